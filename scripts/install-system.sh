@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the detector needs: Redis, the -dev libraries that
+# librdkafka links against, Java/Maven for the Kafka broker, Prometheus.
+# Idempotent: packages already present are skipped without touching apt.
+set -euo pipefail
+
+packages=(
+  redis-server
+  libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev
+  build-essential python3 make g++
+  openjdk-17-jre-headless maven
+  prometheus
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[install-system] all Debian packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "[install-system] installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts redis-server and prometheus as system services on install; the
+# project runs its own instances on its own ports, so those are not needed.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now redis-server prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi
+echo "[install-system] done"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command, from a fresh machine: installs and builds, starts the real Redis and
+# Kafka, lints and type-checks, then runs the unit, integration and e2e tests. Ends with
+# the line `tests: N passed, N failed`.
+#   scripts/test.sh [vitest filters...]     e.g. scripts/test.sh test/unit
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+"$root/scripts/setup.sh"
+"$root/scripts/services.sh" up --redis-cluster
+set -a; . "$root/.local/services.env"; set +a
+
+echo "[test] lint and type-check"
+npx eslint .
+npx tsc -p tsconfig.json --noEmit
+npx madge --circular --extensions ts src >/dev/null || { npx madge --circular --extensions ts src; exit 1; }
+
+echo "[test] vitest (report: .local/vitest.json)"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.local/vitest.json "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".local/vitest.json", "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' || { echo "tests: 0 passed, 1 failed"; exit 1; }
+exit "$status"

@@ -1,0 +1,79 @@
+// `fraud-detector alerts tail`: follows the alerts topic, one readable line per alert, with running counts.
+import { randomUUID } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { createConsumer, kafkaSettings } from '../kafka/client.js';
+import type { Decision } from '../contract/decision.js';
+
+interface TailFlags {
+  json: boolean;
+  fromBeginning: boolean;
+  metricsUrl?: string;
+  summaryEvery: number;
+}
+
+export function registerAlerts(program: Command): void {
+  program
+    .command('alerts')
+    .description('read the alerts topic')
+    .command('tail')
+    .description('follow alerts live: one line per alert, and every few seconds the running counts and throughput')
+    .option('--json', 'print each alert as one JSON line (for scripts)', false)
+    .option('--from-beginning', 'start from the oldest retained alert instead of new ones', false)
+    .option('--metrics-url <url>', "a worker's /metrics, to show how many events it has decided per second")
+    .addOption(new Option('--summary-every <seconds>', 'seconds between summary lines (0: none)').argParser(Number).default(5))
+    .action(async (flags: TailFlags) => {
+      const config = loadConfig();
+      // A throw-away group: tailing never moves a real subscriber's offsets.
+      const consumer = createConsumer(kafkaSettings(config), `fraud-detector-tail-${randomUUID()}`, 1000, flags.fromBeginning ? 'earliest' : 'latest');
+      const counts = { review: 0, block: 0 };
+      const started = Date.now();
+      let lastEvents: { at: number; total: number } | null = null;
+      await consumer.connect();
+      await consumer.subscribe({ topics: [config.TOPIC_ALERTS] });
+      const stop = async (): Promise<void> => {
+        clearInterval(timer);
+        await consumer.disconnect();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+      const timer = setInterval(() => {
+        if (flags.summaryEvery <= 0 || flags.json) return;
+        void summary(flags.metricsUrl, lastEvents).then((s) => {
+          lastEvents = s.events ?? lastEvents;
+          const secs = (Date.now() - started) / 1000;
+          console.log(`── ${new Date().toISOString().slice(11, 19)}  alerts ${counts.review + counts.block} (review ${counts.review}, block ${counts.block}), ${((counts.review + counts.block) / secs).toFixed(1)} alerts/s${s.text}`);
+        });
+      }, Math.max(1, flags.summaryEvery) * 1000);
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          if (!message.value) return Promise.resolve();
+          const d = JSON.parse(message.value.toString('utf8')) as Decision;
+          if (d.decision === 'review' || d.decision === 'block') counts[d.decision]++;
+          console.log(flags.json ? JSON.stringify(d) : formatAlert(d));
+          return Promise.resolve();
+        },
+      });
+    });
+}
+
+export function formatAlert(d: Decision): string {
+  const amount = `${d.event.amount.toFixed(2)} ${d.event.currency}`;
+  const reasons = d.topReasons.length > 0 ? d.topReasons.join('; ') : '-';
+  return `${d.eventTime.slice(11, 19)}  ${d.decision.toUpperCase().padEnd(6)}  score ${d.score.toFixed(2)}  ${d.accountId}  ${amount.padStart(13)}  ${reasons}`;
+}
+
+async function summary(url: string | undefined, last: { at: number; total: number } | null): Promise<{ text: string; events: { at: number; total: number } | null }> {
+  if (!url) return { text: '', events: null };
+  try {
+    const body = await (await fetch(url)).text();
+    let total = 0;
+    for (const m of body.matchAll(/^fraud_detector_events_total\{[^}]*\} (\S+)$/gm)) total += Number(m[1]);
+    const now = { at: Date.now(), total };
+    const rate = last ? (total - last.total) / ((now.at - last.at) / 1000) : 0;
+    return { text: ` │ detector: ${total} events decided, ${rate.toFixed(0)} events/s`, events: now };
+  } catch {
+    return { text: ' │ detector metrics unreachable', events: null };
+  }
+}

@@ -1,0 +1,56 @@
+// Builds the pipeline's parts from the configuration; shared by the commands that decide.
+import type { Config } from '../config.js';
+import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
+import { MemoryFeatureStore } from '../features/memory/memory-store.js';
+import { connectRedis } from '../features/redis/connect.js';
+import { RedisFeatureStore } from '../features/redis/redis-store.js';
+import type { FeatureStore } from '../features/store.js';
+import { NoModelScorer, type Scorer } from '../models/scorer.js';
+import { loadRuleSet } from '../rules/load.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import type { PipelineDeps } from '../pipeline/process-batch.js';
+import { ConfigError } from '../contract/errors.js';
+
+export function longestWindowMs(features: FeatureSet): number {
+  return Math.max(0, ...features.entities.flatMap((e) => e.windows.map((w) => w.bucketMs * w.buckets)));
+}
+
+export function redisStore(config: Config, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
+  const client = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+  return new RedisFeatureStore(client, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    allowedLatenessMs: config.ALLOWED_LATENESS_MS,
+    ttlMs: longestWindowMs(features) + config.ALLOWED_LATENESS_MS,
+  });
+}
+
+export function memoryStore(config: Config): FeatureStore {
+  return new MemoryFeatureStore({ allowedLatenessMs: config.ALLOWED_LATENESS_MS });
+}
+
+export function scorerFor(config: Config): Scorer {
+  if (config.MODEL_PATH) throw new ConfigError(`MODEL_PATH=${config.MODEL_PATH}: ONNX model serving is not built yet; unset MODEL_PATH to decide with rules only`);
+  return new NoModelScorer();
+}
+
+export interface Pipeline {
+  deps: PipelineDeps;
+  /** Swaps in a new rule set; the next batch uses it. */
+  setRules(rules: RuleSet): void;
+}
+
+export function buildPipeline(config: Config, store: FeatureStore, features: FeatureSet = DEFAULT_FEATURE_SET): Pipeline {
+  let rules = loadRuleSet(config.RULES_DIR, features);
+  return {
+    deps: {
+      features,
+      store,
+      scorer: scorerFor(config),
+      rules: () => rules,
+      policy: { reviewThreshold: config.REVIEW_THRESHOLD, blockThreshold: config.BLOCK_THRESHOLD },
+    },
+    setRules: (next) => {
+      rules = next;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// `fraud-detector run`: the consumer-group worker, with /metrics, /healthz and /readyz.
+import type { Command } from 'commander';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../config.js';
+import { DetectorWorker } from '../kafka/worker.js';
+import { kafkaSettings } from '../kafka/client.js';
+import { createLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { startHealthServer } from '../observability/health-server.js';
+import { loadRuleSet } from '../rules/load.js';
+import { buildPipeline, redisStore } from './build.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('consume transactions, decide, and emit alerts (configuration from env vars; see README)')
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger(config.LOG_LEVEL);
+      const registry = new Registry();
+      const metrics = createMetrics(registry);
+      const store = redisStore(config);
+      const pipeline = buildPipeline(config, store);
+      metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
+      metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);
+      const worker = new DetectorWorker(
+        {
+          kafka: kafkaSettings(config),
+          groupId: config.KAFKA_GROUP_ID,
+          topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ },
+          emitDecisions: config.EMIT_DECISIONS,
+          maxBatchSize: config.BATCH_MAX_SIZE,
+          partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
+          maxEventBytes: config.MAX_EVENT_BYTES,
+          maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
+        },
+        pipeline.deps,
+        metrics,
+        logger,
+      );
+      const server = await startHealthServer(config.HTTP_HOST, config.HTTP_PORT, registry, worker);
+      logger.info({ port: server.port, rulesVersion: pipeline.deps.rules().version, modelVersion: pipeline.deps.scorer.version }, 'http server listening');
+
+      process.on('SIGHUP', () => {
+        try {
+          const next = loadRuleSet(config.RULES_DIR, pipeline.deps.features);
+          metrics.rulesInfo.reset();
+          metrics.rulesInfo.set({ version: next.version }, 1);
+          pipeline.setRules(next);
+          logger.info({ rulesVersion: next.version }, 'rules reloaded');
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'rules reload refused; the running version stays');
+        }
+      });
+
+      let stopping = false;
+      const shutdown = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
+        const timer = setTimeout(() => {
+          logger.error('drain did not finish in SHUTDOWN_TIMEOUT_MS; exiting without a clean leave');
+          process.exit(1);
+        }, config.SHUTDOWN_TIMEOUT_MS);
+        timer.unref();
+        void (async () => {
+          await worker.stop();
+          await store.close();
+          await server.close();
+          logger.info('stopped cleanly');
+          process.exit(0);
+        })();
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      await worker.start();
+    });
+}

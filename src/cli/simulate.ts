@@ -1,0 +1,116 @@
+// `fraud-detector simulate`: a seeded stream of transactions with injected fraud, to Kafka or to files.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { createProducer, kafkaSettings } from '../kafka/client.js';
+import { Random } from '../simulate/random.js';
+import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
+
+interface SimulateFlags {
+  rate: number;
+  count?: number;
+  seed: number;
+  accounts: number;
+  fraudRate: number;
+  malformedRate: number;
+  out?: string;
+  labelsOut?: string;
+  start: string;
+}
+
+const num = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`not a number: ${v}`);
+  return n;
+};
+
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description('generate transactions with injected fraud: live to Kafka at --rate, or to files with --out')
+    .addOption(new Option('--rate <events/s>', 'events per second (live), or the simulated arrival rate (files)').argParser(num).default(300))
+    .addOption(new Option('--count <n>', 'stop after n events (default: run until Ctrl-C when live)').argParser(num))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.seed))
+    .addOption(new Option('--accounts <n>', 'number of customer accounts').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.accounts))
+    .addOption(new Option('--fraud-rate <p>', 'share of events that start a fraud episode').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.fraudRate))
+    .addOption(new Option('--malformed-rate <p>', 'share of deliberately malformed events (live only)').argParser(num).default(0))
+    .option('--out <file>', 'write transactions as JSON lines instead of producing to Kafka')
+    .option('--labels-out <file>', 'with --out: write fraud/legit labels here, timestamped when they become known')
+    .option('--start <iso>', 'with --out: event time of the first transaction', '2026-01-01T00:00:00Z')
+    .action(async (flags: SimulateFlags) => {
+      const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: flags.seed, accounts: flags.accounts, fraudRate: flags.fraudRate });
+      if (flags.out) await toFiles(sim, flags);
+      else await toKafka(sim, flags);
+    });
+}
+
+async function toFiles(sim: TransactionSimulator, flags: SimulateFlags): Promise<void> {
+  const count = flags.count ?? 100_000;
+  const tx = createWriteStream(flags.out as string);
+  const labels = flags.labelsOut ? createWriteStream(flags.labelsOut) : null;
+  let t = Date.parse(flags.start);
+  if (!Number.isFinite(t)) throw new Error(`--start: not an ISO time: ${flags.start}`);
+  const pendingLabels: { at: number; line: string }[] = [];
+  let fraud = 0;
+  const arrivals = new Random(flags.seed + 1);
+  for (let i = 0; i < count; i++) {
+    t += Math.max(1, Math.round(arrivals.exponential(1000 / flags.rate)));
+    const s = sim.next(t);
+    if (s.fraud) fraud++;
+    await write(tx, JSON.stringify(s.event));
+    if (labels) {
+      const label = sim.labelFor(s);
+      pendingLabels.push({ at: Date.parse(label.timestamp), line: JSON.stringify(label) });
+    }
+  }
+  tx.end();
+  if (labels) {
+    pendingLabels.sort((a, b) => a.at - b.at);
+    for (const l of pendingLabels) await write(labels, l.line);
+    labels.end();
+  }
+  console.error(`wrote ${count} transactions (${fraud} fraudulent) to ${flags.out}${labels ? ` and ${count} labels to ${flags.labelsOut}` : ''}`);
+}
+
+function write(stream: WriteStream, line: string): Promise<void> {
+  return stream.write(line + '\n') ? Promise.resolve() : new Promise((r) => stream.once('drain', () => r()));
+}
+
+async function toKafka(sim: TransactionSimulator, flags: SimulateFlags): Promise<void> {
+  const config = loadConfig();
+  const producer = createProducer(kafkaSettings(config));
+  await producer.connect();
+  let stop = false;
+  process.on('SIGINT', () => (stop = true));
+  process.on('SIGTERM', () => (stop = true));
+  const tickMs = 100;
+  let sent = 0;
+  let fraud = 0;
+  let malformed = 0;
+  let lastReport = Date.now();
+  const started = Date.now();
+  while (!stop && (flags.count === undefined || sent < flags.count)) {
+    const due = Math.min(flags.count ?? Infinity, Math.floor(((Date.now() - started) / 1000) * flags.rate)) - sent;
+    const messages = [];
+    for (let i = 0; i < due; i++) {
+      const s: SimulatedTransaction = sim.next(Date.now());
+      if (s.fraud) fraud++;
+      if (Math.random() < flags.malformedRate) {
+        malformed++;
+        messages.push({ key: s.event.accountId, value: Math.random() < 0.5 ? '{"transactionId": "broken' : JSON.stringify({ ...s.event, amount: 'lots' }) });
+      } else {
+        messages.push({ key: s.event.accountId, value: JSON.stringify(s.event) });
+      }
+    }
+    if (messages.length > 0) await producer.send({ topic: config.TOPIC_TRANSACTIONS, messages });
+    sent += messages.length;
+    if (Date.now() - lastReport >= 5000) {
+      console.error(`[simulate] sent ${sent} events (${fraud} in fraud episodes, ${malformed} malformed)`);
+      lastReport = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, tickMs));
+  }
+  await producer.flush({ timeout: 10_000 });
+  await producer.disconnect();
+  console.error(`[simulate] done: sent ${sent} events (${fraud} in fraud episodes, ${malformed} malformed)`);
+}

@@ -1,0 +1,96 @@
+// The only reader of process.env: loads, validates and freezes the detector's configuration.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './contract/errors.js';
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number): z.ZodCoercedNumber => z.coerce.number().int().min(min).max(max);
+const fraction = z.coerce.number().min(0).max(1);
+const hostPort = z.string().regex(/^[^\s,:]+:\d+$/, 'host:port');
+
+/** Every setting, by its environment-variable name, with its default next to it. */
+const SHAPE = {
+  KAFKA_BROKERS: z
+      .string()
+      .default('127.0.0.1:9092')
+      .transform((s) => s.split(',').map((b) => b.trim()))
+      .pipe(z.array(hostPort).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).default('fraud-detector'),
+  KAFKA_GROUP_ID: z.string().min(1).default('fraud-detector'),
+  TOPIC_TRANSACTIONS: z.string().min(1).default('transactions'),
+  TOPIC_ALERTS: z.string().min(1).default('fraud-alerts'),
+  TOPIC_DECISIONS: z.string().min(1).default('fraud-decisions'),
+  TOPIC_DLQ: z.string().min(1).default('transactions-dlq'),
+  TOPIC_LABELS: z.string().min(1).default('fraud-labels'),
+  TRANSACTIONS_PARTITIONS: int(1, 10_000).default(6),
+  EMIT_DECISIONS: bool.default(false),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'redis://host:port or rediss://host:port').default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((n) => n.trim()) : undefined))
+    .pipe(z.array(hostPort).min(1).optional()),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -').default('fd'),
+  REVIEW_THRESHOLD: fraction.default(0.5),
+  BLOCK_THRESHOLD: fraction.default(0.9),
+  BATCH_MAX_SIZE: int(1, 1_000_000).default(5000),
+  PARTITIONS_CONCURRENCY: int(1, 64).default(2),
+  MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
+  ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(3_600_000),
+  MODEL_PATH: z.string().min(1).optional(),
+  RULES_DIR: z.string().min(1).default('rules'),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_PORT: int(0, 65_535).default(9464),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
+  RETRY_MAX_BACKOFF_MS: int(10, 600_000).default(10_000),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+};
+
+export const CONFIG_SCHEMA = z
+  .object(SHAPE)
+  .refine((c) => c.BLOCK_THRESHOLD >= c.REVIEW_THRESHOLD, {
+    message: 'BLOCK_THRESHOLD must be at least REVIEW_THRESHOLD',
+    path: ['BLOCK_THRESHOLD'],
+  });
+
+export type Config = Readonly<z.output<typeof CONFIG_SCHEMA>>;
+export const CONFIG_KEYS: readonly string[] = Object.keys(SHAPE);
+
+/**
+ * Builds the configuration from an optional YAML/JSON file (CONFIG_FILE, keys as the env names)
+ * overlaid by environment variables. A wrong value fails here, naming the variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Record<string, string> = {}): Config {
+  const fromFile = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE) : {};
+  const raw: Record<string, string> = { ...fromFile };
+  for (const key of CONFIG_KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  Object.assign(raw, overrides);
+  const result = CONFIG_SCHEMA.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}${raw[String(i.path[0])] !== undefined ? ` (got "${raw[String(i.path[0])]}")` : ''}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(result.data);
+}
+
+function readConfigFile(file: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE ${file}: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`CONFIG_FILE ${file}: expected a mapping of setting names to values`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!CONFIG_KEYS.includes(key)) throw new ConfigError(`CONFIG_FILE ${file}: unknown setting ${key}`);
+    out[key] = String(value);
+  }
+  return out;
+}

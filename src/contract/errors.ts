@@ -1,0 +1,91 @@
+// Typed errors with stable codes: DLQ headers, log lines and metrics use the code.
+
+export const ERROR_CODES = [
+  'FD_EVENT_NOT_JSON',
+  'FD_EVENT_SCHEMA',
+  'FD_EVENT_TOO_LARGE',
+  'FD_EVENT_EMPTY',
+  'FD_CONFIG_INVALID',
+  'FD_RULE_COMPILE',
+  'FD_RULES_LOAD',
+  'FD_MODEL_LOAD',
+  'FD_MODEL_MISMATCH',
+  'FD_STORE_UNAVAILABLE',
+  'FD_KAFKA',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export abstract class FraudDetectorError extends Error {
+  abstract readonly code: ErrorCode;
+  /** Whether trying the same operation again may succeed. */
+  readonly retriable: boolean = false;
+}
+
+/** An event that can never be processed; it goes to the dead-letter topic. */
+export class InvalidEventError extends FraudDetectorError {
+  readonly code: ErrorCode;
+  constructor(code: 'FD_EVENT_NOT_JSON' | 'FD_EVENT_SCHEMA' | 'FD_EVENT_TOO_LARGE' | 'FD_EVENT_EMPTY', message: string) {
+    super(message);
+    this.name = 'InvalidEventError';
+    this.code = code;
+  }
+}
+
+export class ConfigError extends FraudDetectorError {
+  readonly code = 'FD_CONFIG_INVALID' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface SourceLocation {
+  file: string;
+  ruleId?: string;
+  line?: number;
+  column?: number;
+}
+
+export class RuleCompileError extends FraudDetectorError {
+  readonly code = 'FD_RULE_COMPILE' as const;
+  constructor(
+    readonly location: SourceLocation,
+    readonly cause_: string,
+  ) {
+    const where = [location.file, location.line, location.column].filter((p) => p !== undefined).join(':');
+    super(`${where}${location.ruleId ? ` rule ${location.ruleId}` : ''}: ${cause_}`);
+    this.name = 'RuleCompileError';
+  }
+}
+
+export class ModelLoadError extends FraudDetectorError {
+  readonly code: ErrorCode;
+  constructor(message: string, code: 'FD_MODEL_LOAD' | 'FD_MODEL_MISMATCH' = 'FD_MODEL_LOAD') {
+    super(message);
+    this.name = code === 'FD_MODEL_MISMATCH' ? 'ModelMismatchError' : 'ModelLoadError';
+    this.code = code;
+  }
+}
+
+/** Redis could not be reached or answered with an error; the batch is retried, never dropped. */
+export class StoreUnavailableError extends FraudDetectorError {
+  readonly code = 'FD_STORE_UNAVAILABLE' as const;
+  override readonly retriable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export class KafkaError extends FraudDetectorError {
+  readonly code = 'FD_KAFKA' as const;
+  override readonly retriable: boolean;
+  readonly fatal: boolean;
+  constructor(message: string, options: { retriable: boolean; fatal: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'KafkaError';
+    this.retriable = options.retriable;
+    this.fatal = options.fatal;
+  }
+}

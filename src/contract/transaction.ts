@@ -1,0 +1,56 @@
+// The transaction event: its type, and parsing plus validation of raw Kafka bytes into it.
+import { InvalidEventError } from './errors.js';
+import { compileSchema } from './schema.js';
+
+export interface TransactionEvent {
+  transactionId: string;
+  accountId: string;
+  amount: number;
+  currency: string;
+  timestamp: string | number;
+  merchantId?: string;
+  merchantCategory?: string;
+  cardId?: string;
+  deviceId?: string;
+  ipAddress?: string;
+  country?: string;
+  channel?: string;
+  lat?: number;
+  lon?: number;
+  [extra: string]: unknown;
+}
+
+/** A validated event plus its event time in epoch milliseconds. */
+export interface ParsedTransaction {
+  event: TransactionEvent;
+  eventTimeMs: number;
+}
+
+const validate = compileSchema<TransactionEvent>('transaction.schema.json');
+
+/** Parses one message value. Throws InvalidEventError with a code the DLQ records. */
+export function parseTransaction(value: Buffer | string | null, maxBytes: number): ParsedTransaction {
+  if (value === null || value.length === 0) throw new InvalidEventError('FD_EVENT_EMPTY', 'message has no value');
+  if (value.length > maxBytes) {
+    throw new InvalidEventError('FD_EVENT_TOO_LARGE', `value is ${value.length} bytes, limit ${maxBytes}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch (err) {
+    throw new InvalidEventError('FD_EVENT_NOT_JSON', `not valid JSON: ${(err as Error).message}`);
+  }
+  return toParsedTransaction(data);
+}
+
+/** Validates an already-decoded object (files in replay mode, tests). */
+export function toParsedTransaction(data: unknown): ParsedTransaction {
+  const event = validate(data);
+  return { event, eventTimeMs: eventTimeOf(event.timestamp) };
+}
+
+export function eventTimeOf(timestamp: string | number): number {
+  const ms = typeof timestamp === 'number' ? timestamp : Date.parse(timestamp);
+  if (!Number.isFinite(ms)) throw new InvalidEventError('FD_EVENT_SCHEMA', `/timestamp: not a valid time: ${String(timestamp)}`);
+  return ms;
+}

@@ -1,0 +1,21 @@
+// Opens the ioredis client for the feature store: a single Redis from a URL, or a Redis Cluster.
+import { Cluster, Redis } from 'ioredis';
+
+export interface RedisTarget {
+  url: string;
+  /** `host:port` seeds; when given, the store talks to a Redis Cluster instead of `url`. */
+  clusterNodes?: readonly string[];
+}
+
+export function connectRedis(target: RedisTarget): Redis | Cluster {
+  // Fail commands fast while disconnected: the worker's own retry loop backs off and reports not-ready.
+  const common = { maxRetriesPerRequest: 2, enableAutoPipelining: true, connectTimeout: 5000 };
+  if (target.clusterNodes && target.clusterNodes.length > 0) {
+    const nodes = target.clusterNodes.map((n) => {
+      const [host, port] = n.split(':');
+      return { host: host as string, port: Number(port) };
+    });
+    return new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true });
+  }
+  return new Redis(target.url, common);
+}

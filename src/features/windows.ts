@@ -1,0 +1,35 @@
+// Window maths: each window is a ring of time buckets; the running total of the
+// window is kept as buckets enter and leave, so reading a window costs O(1).
+
+export interface WindowSpec {
+  /** Name used in feature names, e.g. `1h`. */
+  name: string;
+  /** Bucket width in milliseconds. */
+  bucketMs: number;
+  /** Number of buckets the window spans (the bucket holding the event included). */
+  buckets: number;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `10m`, `1h`, `7d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)([smhd])$/.exec(text);
+  if (!match) throw new Error(`not a duration: "${text}" (expected e.g. 10m, 1h, 7d)`);
+  return Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+}
+
+/**
+ * Chooses the bucket width for a window: about 10-30 buckets, aligned to whole
+ * minutes/hours/days, so the window's trailing edge is precise to one bucket.
+ */
+export function windowSpec(name: string): WindowSpec {
+  const ms = parseDuration(name);
+  const widths = [60_000, 300_000, 600_000, 3_600_000, 21_600_000, 86_400_000];
+  const bucketMs = widths.find((w) => ms % w === 0 && ms / w <= 30) ?? 86_400_000;
+  return { name, bucketMs, buckets: Math.max(1, Math.ceil(ms / bucketMs)) };
+}
+
+export function bucketOf(eventTimeMs: number, spec: WindowSpec): number {
+  return Math.floor(eventTimeMs / spec.bucketMs);
+}

@@ -1,0 +1,50 @@
+// Builds the confluent-kafka-javascript clients from our configuration; the only place their settings live.
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Config } from '../config.js';
+
+export type Consumer = KafkaJS.Consumer;
+export type Producer = KafkaJS.Producer;
+export type Admin = KafkaJS.Admin;
+
+export interface KafkaSettings {
+  brokers: readonly string[];
+  clientId: string;
+}
+
+export function kafkaSettings(config: Config): KafkaSettings {
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID };
+}
+
+function client(settings: KafkaSettings): KafkaJS.Kafka {
+  return new KafkaJS.Kafka({ 'bootstrap.servers': settings.brokers.join(','), 'client.id': settings.clientId, log_level: 3 });
+}
+
+export function createConsumer(settings: KafkaSettings, groupId: string, maxBatchSize: number, startAt: 'earliest' | 'latest' = 'earliest'): Consumer {
+  return client(settings).consumer({
+    'group.id': groupId,
+    'enable.auto.commit': false,
+    'auto.offset.reset': startAt,
+    'partition.assignment.strategy': 'cooperative-sticky',
+    // Without these the KafkaJS-compatible API hands out at most 32 messages per batch.
+    'js.consumer.max.batch.size': maxBatchSize,
+    'js.consumer.max.cache.size.per.worker.ms': 1500,
+    'fetch.wait.max.ms': 50,
+    'session.timeout.ms': 15_000,
+    'heartbeat.interval.ms': 3000,
+  });
+}
+
+export function createProducer(settings: KafkaSettings): Producer {
+  return client(settings).producer({
+    'enable.idempotence': true,
+    acks: -1,
+    'linger.ms': 5,
+    'batch.num.messages': 10_000,
+    'compression.type': 'lz4',
+    'message.timeout.ms': 30_000,
+  });
+}
+
+export function createAdmin(settings: KafkaSettings): Admin {
+  return client(settings).admin();
+}

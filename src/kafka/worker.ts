@@ -1,0 +1,207 @@
+// The consumer-group worker: per partition batch, run the pipeline, produce its outputs,
+// and commit the batch's offsets only after Kafka acknowledged every output.
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Decided, PipelineDeps, Rejected } from '../pipeline/process-batch.js';
+import { processBatch } from '../pipeline/process-batch.js';
+import { withRetry } from '../pipeline/retry.js';
+import { parseTransaction } from '../contract/transaction.js';
+import { KafkaError } from '../contract/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Consumer, KafkaSettings, Producer } from './client.js';
+import { createConsumer, createProducer } from './client.js';
+import type { OutgoingMessage, SourceRecord } from './dlq.js';
+import { deadLetter } from './dlq.js';
+
+export interface WorkerOptions {
+  kafka: KafkaSettings;
+  groupId: string;
+  topics: { transactions: string; alerts: string; decisions: string; dlq: string };
+  emitDecisions: boolean;
+  maxBatchSize: number;
+  partitionsConcurrency: number;
+  maxEventBytes: number;
+  maxBackoffMs: number;
+}
+
+export interface BatchReport {
+  partition: number;
+  consumed: number;
+  decided: number;
+  alerts: number;
+  deadLettered: number;
+}
+
+type Batch = KafkaJS.EachBatchPayload['batch'];
+type Message = Batch['messages'][number];
+
+export class DetectorWorker {
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  private stopping = false;
+  private running = false;
+  private degraded = false;
+  private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
+
+  constructor(
+    private readonly options: WorkerOptions,
+    private readonly pipeline: PipelineDeps,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Connects, joins the group and starts consuming; resolves once consumption has started. */
+  async start(): Promise<void> {
+    this.producer = createProducer(this.options.kafka);
+    await this.producer.connect();
+    this.consumer = createConsumer(this.options.kafka, this.options.groupId, this.options.maxBatchSize);
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.options.topics.transactions] });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConcurrency,
+      eachBatchAutoResolve: true,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.running = true;
+    this.updateReady();
+    this.logger.info({ topic: this.options.topics.transactions, group: this.options.groupId }, 'worker consuming');
+  }
+
+  /** Stops fetching, lets the in-flight batches finish and commit, leaves the group, flushes. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.running = false;
+    this.updateReady();
+    await this.consumer?.disconnect();
+    await this.producer?.flush({ timeout: 10_000 }).catch(() => undefined);
+    await this.producer?.disconnect();
+    this.logger.info('worker stopped');
+  }
+
+  onBatch(listener: (report: BatchReport) => void): void {
+    this.onBatchListeners.push(listener);
+  }
+
+  healthy(): boolean {
+    return !this.stopping || this.running;
+  }
+
+  ready(): boolean {
+    return this.running && !this.stopping && !this.degraded;
+  }
+
+  private updateReady(): void {
+    this.metrics.ready.set(this.ready() ? 1 : 0);
+  }
+
+  private async handleBatch({ batch, isStale }: KafkaJS.EachBatchPayload): Promise<void> {
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    this.metrics.batchSize.observe(messages.length);
+    this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
+    const outcome = await withRetry(() => processBatch(messages, (m: Message) => parseTransaction(m.value, this.options.maxEventBytes), this.pipeline), {
+      maxBackoffMs: this.options.maxBackoffMs,
+      shouldStop: () => this.stopping,
+      onRetry: (err, attempt, waitMs) => this.noteRetry('redis', err, attempt, waitMs),
+    });
+    this.recordStages(outcome.timings);
+    const out = this.outputs(batch, outcome.decided, outcome.rejected);
+    const t0 = performance.now();
+    await withRetry(() => this.send(out), {
+      maxBackoffMs: this.options.maxBackoffMs,
+      shouldStop: () => this.stopping,
+      onRetry: (err, attempt, waitMs) => this.noteRetry('kafka', err, attempt, waitMs),
+    });
+    this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
+    this.recordOutcomes(outcome.decided, outcome.rejected.map((r) => r.error.code));
+    if (this.degraded) {
+      this.degraded = false;
+      this.updateReady();
+    }
+    if (isStale()) {
+      // The partition was revoked mid-batch: its new owner re-reads from the last commit.
+      this.logger.warn({ partition: batch.partition }, 'batch became stale after a rebalance; offsets not committed');
+      return;
+    }
+    const t1 = performance.now();
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    this.metrics.stageSeconds.observe({ stage: 'commit' }, (performance.now() - t1) / 1000);
+    const report: BatchReport = {
+      partition: batch.partition,
+      consumed: messages.length,
+      decided: outcome.decided.length,
+      alerts: outcome.decided.filter((d) => d.decision.decision !== 'allow').length,
+      deadLettered: outcome.rejected.length,
+    };
+    for (const listener of this.onBatchListeners) listener(report);
+  }
+
+  private outputs(batch: Batch, decided: Decided[], rejected: Rejected[]): KafkaJS.TopicMessages[] {
+    const { topics, emitDecisions } = this.options;
+    const alerts: OutgoingMessage[] = [];
+    const decisions: OutgoingMessage[] = [];
+    for (const d of decided) {
+      const value = JSON.stringify(d.decision);
+      const msg = { key: d.decision.accountId, value };
+      if (d.decision.decision !== 'allow') alerts.push(msg);
+      if (emitDecisions) decisions.push(msg);
+    }
+    const now = Date.now();
+    const dlq = rejected.map(({ index, error }) => {
+      const m = batch.messages[index] as Message;
+      const source: SourceRecord = { topic: batch.topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value };
+      return deadLetter(source, error, now);
+    });
+    return [
+      { topic: topics.alerts, messages: alerts },
+      { topic: topics.decisions, messages: decisions },
+      { topic: topics.dlq, messages: dlq },
+    ].filter((t) => t.messages.length > 0);
+  }
+
+  private async send(topicMessages: KafkaJS.TopicMessages[]): Promise<void> {
+    if (topicMessages.length === 0) return;
+    try {
+      await (this.producer as Producer).sendBatch({ topicMessages });
+    } catch (err) {
+      const e = err as { message?: string; retriable?: boolean; fatal?: boolean };
+      throw new KafkaError(`produce failed: ${e.message ?? String(err)}`, { retriable: e.retriable !== false || e.fatal === true, fatal: e.fatal === true, cause: err });
+    }
+  }
+
+  private noteRetry(dependency: 'redis' | 'kafka', err: Error, attempt: number, waitMs: number): void {
+    this.metrics.retries.inc({ dependency });
+    this.metrics.dependencyErrors.inc({ dependency });
+    if (!this.degraded) {
+      this.degraded = true;
+      this.updateReady();
+    }
+    this.logger.warn({ dependency, attempt, waitMs: Math.round(waitMs), err: err.message }, 'retrying batch');
+  }
+
+  private recordStages(timings: { features: number; score: number; rules: number }): void {
+    this.metrics.stageSeconds.observe({ stage: 'features' }, timings.features);
+    this.metrics.stageSeconds.observe({ stage: 'score' }, timings.score);
+    this.metrics.stageSeconds.observe({ stage: 'rules' }, timings.rules);
+  }
+
+  private recordOutcomes(decided: Decided[], dlqCodes: string[]): void {
+    const now = Date.now();
+    const counts = { allow: 0, review: 0, block: 0 };
+    for (const d of decided) {
+      counts[d.decision.decision]++;
+      this.metrics.scores.observe(d.decision.score);
+      this.metrics.endToEndSeconds.observe(Math.max(0, now - Date.parse(d.decision.eventTime)) / 1000);
+      if (d.tooLate) this.metrics.lateEvents.inc();
+      if (d.duplicate) this.metrics.duplicateEvents.inc();
+      for (const h of d.decision.ruleHits) this.metrics.ruleHits.inc({ rule: h.id, mode: 'active' });
+      for (const id of d.shadowHits) this.metrics.ruleHits.inc({ rule: id, mode: 'shadow' });
+      for (const e of d.ruleErrors) this.metrics.ruleErrors.inc({ rule: e.id });
+    }
+    for (const [outcome, n] of Object.entries(counts)) if (n > 0) this.metrics.events.inc({ outcome }, n);
+    if (dlqCodes.length > 0) this.metrics.events.inc({ outcome: 'dead_letter' }, dlqCodes.length);
+    for (const code of dlqCodes) this.metrics.deadLetters.inc({ code });
+  }
+}

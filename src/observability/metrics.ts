@@ -1,0 +1,30 @@
+// The detector's Prometheus metrics, registered on a registry passed in (never the global one).
+// Labels are bounded: outcomes, codes, stages, partitions, rule ids. Never account or card ids.
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(registry: Registry) {
+  collectDefaultMetrics({ register: registry, prefix: 'fraud_detector_process_' });
+  const r = [registry];
+  return {
+    events: new Counter({ name: 'fraud_detector_events_total', help: 'Consumed events by outcome (allow, review, block, dead_letter).', labelNames: ['outcome'] as const, registers: r }),
+    deadLetters: new Counter({ name: 'fraud_detector_dead_letters_total', help: 'Events sent to the dead-letter topic, by error code.', labelNames: ['code'] as const, registers: r }),
+    lateEvents: new Counter({ name: 'fraud_detector_late_events_total', help: 'Events older than the allowed lateness: decided, not applied to features.', registers: r }),
+    duplicateEvents: new Counter({ name: 'fraud_detector_duplicate_events_total', help: 'Events whose transactionId was already applied to features.', registers: r }),
+    batchSize: new Histogram({ name: 'fraud_detector_batch_size', help: 'Messages per processed batch.', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers: r }),
+    stageSeconds: new Histogram({ name: 'fraud_detector_stage_duration_seconds', help: 'Time per batch spent in each stage.', labelNames: ['stage'] as const, buckets: LATENCY_BUCKETS, registers: r }),
+    endToEndSeconds: new Histogram({ name: 'fraud_detector_end_to_end_latency_seconds', help: 'From event time to the decision being acknowledged by Kafka.', buckets: LATENCY_BUCKETS, registers: r }),
+    consumerLag: new Gauge({ name: 'fraud_detector_consumer_lag', help: 'Messages behind the high watermark, per partition, at the last batch.', labelNames: ['partition'] as const, registers: r }),
+    ruleHits: new Counter({ name: 'fraud_detector_rule_hits_total', help: 'Rule hits by rule id and mode (active, shadow).', labelNames: ['rule', 'mode'] as const, registers: r }),
+    ruleErrors: new Counter({ name: 'fraud_detector_rule_errors_total', help: 'Rules that failed while running, by rule id.', labelNames: ['rule'] as const, registers: r }),
+    retries: new Counter({ name: 'fraud_detector_dependency_retries_total', help: 'Retried operations by dependency (redis, kafka).', labelNames: ['dependency'] as const, registers: r }),
+    dependencyErrors: new Counter({ name: 'fraud_detector_dependency_errors_total', help: 'Failed operations by dependency (redis, kafka).', labelNames: ['dependency'] as const, registers: r }),
+    ready: new Gauge({ name: 'fraud_detector_ready', help: '1 when the worker is consuming and its dependencies answer.', registers: r }),
+    modelInfo: new Gauge({ name: 'fraud_detector_model_info', help: 'The serving model version (value 1).', labelNames: ['version'] as const, registers: r }),
+    rulesInfo: new Gauge({ name: 'fraud_detector_rules_info', help: 'The active rule set version (value 1).', labelNames: ['version'] as const, registers: r }),
+    scores: new Histogram({ name: 'fraud_detector_score', help: 'Distribution of final scores.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

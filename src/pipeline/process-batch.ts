@@ -1,0 +1,101 @@
+// One batch through the detector: validate → features (one store call) → score (one model
+// run) → rules → decide. Pure orchestration over ports; `run` and `replay` share it.
+import type { Decision } from '../contract/decision.js';
+import { DECISION_SCHEMA_VERSION } from '../contract/decision.js';
+import { InvalidEventError } from '../contract/errors.js';
+import type { ParsedTransaction } from '../contract/transaction.js';
+import type { FeatureSet } from '../features/definitions.js';
+import { computeFeatures } from '../features/engine.js';
+import type { FeatureStore } from '../features/store.js';
+import type { Scorer } from '../models/scorer.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import type { DecisionPolicy } from './decide.js';
+import { decide } from './decide.js';
+
+export interface PipelineDeps {
+  features: FeatureSet;
+  store: FeatureStore;
+  scorer: Scorer;
+  /** Read once per batch, so a reload takes effect between batches. */
+  rules: () => RuleSet;
+  policy: DecisionPolicy;
+  now?: () => number;
+}
+
+export interface Rejected {
+  index: number;
+  error: InvalidEventError;
+}
+
+export interface Decided {
+  index: number;
+  decision: Decision;
+  /** Older than the allowed lateness: decided on a best-effort read, not applied. */
+  tooLate: boolean;
+  duplicate: boolean;
+  shadowHits: string[];
+  ruleErrors: { id: string; error: string }[];
+}
+
+export interface BatchOutcome {
+  decided: Decided[];
+  rejected: Rejected[];
+  timings: { features: number; score: number; rules: number };
+}
+
+/** Parses each input with `parse`; failures become rejections, never exceptions. */
+export function validateAll<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction): { valid: { index: number; tx: ParsedTransaction }[]; rejected: Rejected[] } {
+  const valid: { index: number; tx: ParsedTransaction }[] = [];
+  const rejected: Rejected[] = [];
+  inputs.forEach((input, index) => {
+    try {
+      valid.push({ index, tx: parse(input) });
+    } catch (err) {
+      if (!(err instanceof InvalidEventError)) throw err;
+      rejected.push({ index, error: err });
+    }
+  });
+  return { valid, rejected };
+}
+
+export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps): Promise<BatchOutcome> {
+  const { valid, rejected } = validateAll(inputs, parse);
+  const now = deps.now ?? Date.now;
+  const t0 = performance.now();
+  const txs = valid.map((v) => v.tx);
+  const features = await computeFeatures(txs, deps.features, deps.store);
+  const t1 = performance.now();
+  const scores = await deps.scorer.score(features.matrix, txs.length, deps.features.names.length);
+  const t2 = performance.now();
+  const rules = deps.rules();
+  const decidedAt = new Date(now()).toISOString();
+  const decided = valid.map(({ index, tx }, row): Decided => {
+    const named = features.named[row] as Record<string, Record<string, number>>;
+    const score = scores[row] as number;
+    const evaluation = rules.evaluate({ event: tx.event, features: named, score });
+    const policy = decide(deps.policy, score, evaluation.hits, evaluation.scoreAdjustment);
+    return {
+      index,
+      tooLate: features.tooLate[row] as boolean,
+      duplicate: features.duplicate[row] as boolean,
+      shadowHits: evaluation.shadowHits.map((h) => h.id),
+      ruleErrors: evaluation.errors,
+      decision: {
+        schemaVersion: DECISION_SCHEMA_VERSION,
+        transactionId: tx.event.transactionId,
+        accountId: tx.event.accountId,
+        decision: policy.decision,
+        score: policy.score,
+        modelVersion: deps.scorer.version,
+        rulesVersion: rules.version,
+        ruleHits: evaluation.hits,
+        topReasons: policy.topReasons,
+        eventTime: new Date(tx.eventTimeMs).toISOString(),
+        decidedAt,
+        event: tx.event,
+      },
+    };
+  });
+  const t3 = performance.now();
+  return { decided, rejected, timings: { features: (t1 - t0) / 1000, score: (t2 - t1) / 1000, rules: (t3 - t2) / 1000 } };
+}

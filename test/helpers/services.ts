@@ -1,0 +1,96 @@
+// Connections to the real local Kafka and Redis (started by scripts/services.sh), and
+// fresh names per test so tests never share state.
+import { randomUUID } from 'node:crypto';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { Redis } from 'ioredis';
+
+export const KAFKA_BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES?.split(',');
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+function kafka(): KafkaJS.Kafka {
+  return new KafkaJS.Kafka({ 'bootstrap.servers': KAFKA_BROKERS.join(','), log_level: 3 });
+}
+
+export async function createTopics(topics: { topic: string; partitions: number }[]): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function produce(topic: string, messages: { key?: string; value: string | Buffer | null; headers?: Record<string, string> }[]): Promise<void> {
+  const producer = kafka().producer({ 'linger.ms': 5 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 5000) await producer.send({ topic, messages: messages.slice(i, i + 5000) });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ConsumedMessage {
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  partition: number;
+  offset: string;
+}
+
+/** Reads `topic` from the beginning until `count` messages arrived or `timeoutMs` passed (then returns what it has). */
+export async function consumeAll(topic: string, count: number, timeoutMs = 30_000): Promise<ConsumedMessage[]> {
+  const consumer = kafka().consumer({ 'group.id': uniqueName('reader'), 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': -1 });
+  const out: ConsumedMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic] });
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await consumer.run({
+    eachBatch: ({ batch }) => {
+      for (const m of batch.messages) {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+        out.push({ key: m.key?.toString() ?? null, value: m.value, headers, partition: batch.partition, offset: m.offset });
+      }
+      if (out.length >= count) done();
+      return Promise.resolve();
+    },
+  });
+  const timer = setTimeout(done, timeoutMs);
+  await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  return out;
+}
+
+export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function redis(): Redis {
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+}
