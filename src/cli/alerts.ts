@@ -1,6 +1,7 @@
 // `fraud-detector alerts tail`: follows the alerts topic, one readable line per alert, with running counts.
 import { randomUUID } from 'node:crypto';
-import { Command, Option } from 'commander';
+import type { Command} from 'commander';
+import { Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createConsumer, kafkaSettings } from '../kafka/client.js';
 import type { Decision } from '../contract/decision.js';

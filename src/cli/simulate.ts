@@ -1,6 +1,7 @@
 // `fraud-detector simulate`: a seeded stream of transactions with injected fraud, to Kafka or to files.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command} from 'commander';
+import { Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createProducer, kafkaSettings } from '../kafka/client.js';
 import { Random } from '../simulate/random.js';

@@ -33,3 +33,11 @@ export function windowSpec(name: string): WindowSpec {
 export function bucketOf(eventTimeMs: number, spec: WindowSpec): number {
   return Math.floor(eventTimeMs / spec.bucketMs);
 }
+
+/**
+ * Ring slots a window keeps per entity: its own buckets plus those an event inside the
+ * allowed lateness may still read or write. Bucket j lives in slot j mod ringSlots.
+ */
+export function ringSlots(spec: WindowSpec, allowedLatenessMs: number): number {
+  return spec.buckets + Math.ceil(allowedLatenessMs / spec.bucketMs) + 2;
+}

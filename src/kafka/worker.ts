@@ -95,7 +95,8 @@ export class DetectorWorker {
     this.metrics.ready.set(this.ready() ? 1 : 0);
   }
 
-  private async handleBatch({ batch, isStale }: KafkaJS.EachBatchPayload): Promise<void> {
+  private async handleBatch(payload: KafkaJS.EachBatchPayload): Promise<void> {
+    const { batch } = payload;
     const messages = batch.messages;
     if (messages.length === 0) return;
     this.metrics.batchSize.observe(messages.length);
@@ -119,7 +120,7 @@ export class DetectorWorker {
       this.degraded = false;
       this.updateReady();
     }
-    if (isStale()) {
+    if (payload.isStale()) {
       // The partition was revoked mid-batch: its new owner re-reads from the last commit.
       this.logger.warn({ partition: batch.partition }, 'batch became stale after a rebalance; offsets not committed');
       return;

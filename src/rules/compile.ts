@@ -2,7 +2,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { RuleCompileError } from '../contract/errors.js';
 import type { FeatureSet } from '../features/definitions.js';
-import type { CompiledRule, RuleSpec } from './rule.js';
+import type { CompiledRule, RuleInput, RuleSpec } from './rule.js';
 
 export interface RuleSource {
   spec: RuleSpec;
@@ -41,7 +41,11 @@ export function compileRule(source: RuleSource, features: FeatureSet): CompiledR
     if (err instanceof RuleCompileError) throw err;
     fail(celMessage(err));
   }
-  return { ...spec, file, line, evaluate: (input) => program(input as unknown as Record<string, unknown>) };
+  const evaluate = (input: RuleInput): unknown => {
+    const result: unknown = program(input);
+    return result;
+  };
+  return { ...spec, file, line, evaluate };
 }
 
 function celMessage(err: unknown): string {

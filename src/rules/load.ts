@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { RuleCompileError } from '../contract/errors.js';
 import type { FeatureSet } from '../features/definitions.js';
 import { compileRule } from './compile.js';
-import type { CompiledRule, RuleSpec } from './rule.js';
+import type { CompiledRule } from './rule.js';
 import { RuleSet } from './rule-set.js';
 
 const RULE_SCHEMA = z.strictObject({
@@ -63,8 +63,8 @@ export function parseRulesFile(file: string, text: string, features: FeatureSet)
   };
   const firstError = doc.errors[0];
   if (firstError) {
-    const pos = firstError.linePos?.[0];
-    throw new RuleCompileError({ file, line: pos?.line, column: pos?.col }, `YAML: ${firstError.message.split('\n')[0] ?? ''}`);
+    const pos = lines.linePos(firstError.pos[0]);
+    throw new RuleCompileError({ file, line: pos.line, column: pos.col }, `YAML: ${firstError.message.split('\n')[0] ?? ''}`);
   }
   const top = FILE_SCHEMA.safeParse(doc.toJS());
   if (!top.success) throw new RuleCompileError({ file, line: 1 }, `expected a mapping with \`rules:\` (a list) and optional \`version:\`: ${top.error.issues[0]?.message ?? ''}`);
@@ -84,7 +84,7 @@ export function parseRulesFile(file: string, text: string, features: FeatureSet)
     }
     const exprNode = isMap(node) ? node.get('expression', true) : undefined;
     const exprPos = isScalar(exprNode) ? at(exprNode) : where;
-    return compileRule({ spec: spec.data as RuleSpec, file, line: exprPos.line ?? 0, column: exprPos.column ?? 0 }, features);
+    return compileRule({ spec: spec.data, file, line: exprPos.line ?? 0, column: exprPos.column ?? 0 }, features);
   });
   return { version: top.data.version, rules };
 }

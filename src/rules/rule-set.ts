@@ -60,6 +60,6 @@ function fillReason(rule: CompiledRule, input: RuleInput): string {
     let value: unknown = input;
     for (const part of path.split('.')) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
     if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
-    return value === undefined ? '?' : String(value);
+    return typeof value === 'string' || typeof value === 'boolean' ? String(value) : '?';
   });
 }

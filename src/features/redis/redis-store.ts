@@ -3,6 +3,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../contract/errors.js';
 import type { EntityBatch, EntityObservation, FeatureStore, StoreOptions } from '../store.js';
+import { ringSlots } from '../windows.js';
 import { OBSERVE_SCRIPT } from './observe-script.js';
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -54,7 +55,7 @@ export class RedisFeatureStore implements FeatureStore {
       const base = `${this.options.keyPrefix}:{${entityTag(batch.entity, batch.id)}}`;
       keys.push(`${base}:a`, `${base}:s`);
       args.push(batch.windows.length);
-      for (const w of batch.windows) args.push(w.bucketMs, w.buckets);
+      for (const w of batch.windows) args.push(w.bucketMs, w.buckets, ringSlots(w, this.options.allowedLatenessMs));
       args.push(batch.events.length);
       for (const e of batch.events) args.push(e.transactionId, e.eventTimeMs, String(e.amount));
     }

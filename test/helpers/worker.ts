@@ -1,0 +1,71 @@
+// Starts a real DetectorWorker in-process against the local Kafka and Redis, on fresh topics.
+import { Registry } from 'prom-client';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { buildPipeline, redisStore } from '../../src/cli/build.js';
+import { topicPlan } from '../../src/kafka/admin.js';
+import { kafkaSettings } from '../../src/kafka/client.js';
+import { DetectorWorker } from '../../src/kafka/worker.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { createTopics, KAFKA_BROKERS, REDIS_URL, uniqueName } from './services.js';
+
+export interface TestWorld {
+  config: Config;
+  /** Creates the topics of this world. */
+  setup(): Promise<void>;
+  start(): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
+}
+
+export function testWorld(overrides: Record<string, string> = {}): TestWorld {
+  const id = uniqueName('w');
+  const config = loadConfig({}, {
+    KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+    REDIS_URL,
+    KAFKA_GROUP_ID: `${id}-group`,
+    TOPIC_TRANSACTIONS: `${id}-tx`,
+    TOPIC_ALERTS: `${id}-alerts`,
+    TOPIC_DECISIONS: `${id}-decisions`,
+    TOPIC_DLQ: `${id}-dlq`,
+    TOPIC_LABELS: `${id}-labels`,
+    TRANSACTIONS_PARTITIONS: '3',
+    REDIS_KEY_PREFIX: id,
+    EMIT_DECISIONS: 'true',
+    HTTP_PORT: '0',
+    ...overrides,
+  });
+  return {
+    config,
+    setup: () => createTopics(topicPlan(config)),
+    start: async () => {
+      const registry = new Registry();
+      const metrics = createMetrics(registry);
+      const store = redisStore(config);
+      const pipeline = buildPipeline(config, store);
+      const worker = new DetectorWorker(
+        {
+          kafka: kafkaSettings(config),
+          groupId: config.KAFKA_GROUP_ID,
+          topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ },
+          emitDecisions: config.EMIT_DECISIONS,
+          maxBatchSize: config.BATCH_MAX_SIZE,
+          partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
+          maxEventBytes: config.MAX_EVENT_BYTES,
+          maxBackoffMs: 500,
+        },
+        pipeline.deps,
+        metrics,
+        pino({ level: 'silent' }),
+      );
+      await worker.start();
+      return {
+        worker,
+        metrics,
+        registry,
+        stop: async () => {
+          await worker.stop();
+          await store.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
+import type { EntityEvent } from '../../src/features/store.js';
+import { windowSpec } from '../../src/features/windows.js';
+
+const H = 3_600_000;
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+const windows = [windowSpec('10m'), windowSpec('1h'), windowSpec('1d')];
+
+function store(latenessMs = H): MemoryFeatureStore {
+  return new MemoryFeatureStore({ allowedLatenessMs: latenessMs });
+}
+
+async function observe(s: MemoryFeatureStore, events: EntityEvent[], id = 'a1') {
+  const [obs] = await s.observe([{ entity: 'account', id, windows, events }]);
+  return obs ?? [];
+}
+
+let n = 0;
+const ev = (offsetMs: number, amount = 10, transactionId = `t${++n}`): EntityEvent => ({ transactionId, eventTimeMs: T0 + offsetMs, amount });
+
+describe('memory feature store', () => {
+  it('counts, sums and slides windows in event time', async () => {
+    const s = store();
+    await observe(s, [ev(0, 10), ev(60_000, 20), ev(5 * 60_000, 30)]);
+    const [o] = await observe(s, [ev(30 * 60_000, 40)]);
+    // 10m window: only this event; 1h and 1d: all four.
+    expect(o?.windows[0]).toEqual({ count: 1, sum: 40, sumSq: 1600 });
+    expect(o?.windows[1]?.count).toBe(4);
+    expect(o?.windows[1]?.sum).toBe(100);
+    expect(o?.windows[2]?.count).toBe(4);
+    const [later] = await observe(s, [ev(2 * H, 5)]);
+    expect(later?.windows[1]).toEqual({ count: 1, sum: 5, sumSq: 25 });
+    expect(later?.windows[2]?.count).toBe(5);
+    expect(later?.previousTimeMs).toBe(T0 + 30 * 60_000);
+  });
+
+  it('never applies a transactionId twice, within a batch or across batches', async () => {
+    const s = store();
+    const first = ev(0, 10, 'dup-1');
+    const obs = await observe(s, [first, { ...first }, ev(1000, 5)]);
+    expect(obs.map((o) => o.duplicate)).toEqual([false, true, false]);
+    expect(obs[2]?.windows[0]?.count).toBe(2);
+    const again = await observe(s, [{ ...first }]);
+    expect(again[0]?.duplicate).toBe(true);
+    const [next] = await observe(s, [ev(2000, 1)]);
+    expect(next?.windows[0]?.count).toBe(3);
+  });
+
+  it('applies events that arrive late within the allowed lateness, and gives them their own-time view', async () => {
+    const s = store();
+    await observe(s, [ev(0, 1), ev(20 * 60_000, 1)]);
+    const [late] = await observe(s, [ev(2 * 60_000, 100)]);
+    expect(late?.tooLate).toBe(false);
+    expect(late?.previousTimeMs).toBeNull();
+    // As of 00:02 the 10m window holds the 00:00 event and itself, not the 00:20 one.
+    expect(late?.windows[0]?.count).toBe(2);
+    const [after] = await observe(s, [ev(21 * 60_000, 1)]);
+    // The late event is inside the running 1h window now.
+    expect(after?.windows[1]?.count).toBe(4);
+    expect(after?.windows[1]?.sum).toBe(103);
+  });
+
+  it('decides but does not apply events older than the allowed lateness', async () => {
+    const s = store(10 * 60_000);
+    await observe(s, [ev(0, 1), ev(H, 1)]);
+    const [tooLate] = await observe(s, [ev(10 * 60_000, 50)]);
+    expect(tooLate?.tooLate).toBe(true);
+    const [next] = await observe(s, [ev(H + 1000, 1)]);
+    expect(next?.windows[2]?.count).toBe(3);
+    expect(next?.windows[2]?.sum).toBe(3);
+  });
+
+  it('keeps entities apart', async () => {
+    const s = store();
+    await observe(s, [ev(0), ev(1)], 'x');
+    const [o] = await observe(s, [ev(2)], 'y');
+    expect(o?.windows[0]?.count).toBe(1);
+    expect(s.size).toBe(2);
+  });
+});
