@@ -41,3 +41,17 @@ export function bucketOf(eventTimeMs: number, spec: WindowSpec): number {
 export function ringSlots(spec: WindowSpec, allowedLatenessMs: number): number {
   return spec.buckets + Math.ceil(allowedLatenessMs / spec.bucketMs) + 2;
 }
+
+export interface DedupeSpec {
+  bucketMs: number;
+  slots: number;
+}
+
+/**
+ * Applied transaction ids are remembered per bucket of event time, long enough to cover
+ * the allowed lateness: a redelivered event (same id, same time) falls in the same bucket.
+ */
+export function dedupeSpec(allowedLatenessMs: number): DedupeSpec {
+  const bucketMs = Math.max(60_000, Math.ceil(allowedLatenessMs / 4));
+  return { bucketMs, slots: Math.ceil(allowedLatenessMs / bucketMs) + 2 };
+}

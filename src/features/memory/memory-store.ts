@@ -2,7 +2,7 @@
 // Used by unit tests and the offline replay mode; test/integration/store-parity checks it
 // against src/features/redis/observe-script.ts. Keep the order of float operations equal.
 import type { EntityBatch, EntityEvent, EntityObservation, FeatureStore, StoreOptions, WindowAggregate } from '../store.js';
-import { ringSlots, type WindowSpec } from '../windows.js';
+import { dedupeSpec, ringSlots, type DedupeSpec, type WindowSpec } from '../windows.js';
 
 interface Bucket extends WindowAggregate {
   /** The bucket index the slot holds. */
@@ -16,11 +16,17 @@ interface WindowState {
   ring: Map<number, Bucket>;
 }
 
+interface DedupeSlot {
+  /** The dedupe bucket index the slot holds. */
+  d: number;
+  ids: Set<string>;
+}
+
 interface EntityState {
   last: number | null;
   windows: WindowState[];
-  /** transactionId → event time, for events inside the allowed lateness. */
-  seen: Map<string, number>;
+  /** Ring slot → transaction ids applied in that bucket of event time. */
+  seen: Map<number, DedupeSlot>;
 }
 
 const zero = (): WindowAggregate => ({ count: 0, sum: 0, sumSq: 0 });
@@ -29,7 +35,11 @@ const plus = (agg: WindowAggregate, amount: number): WindowAggregate => ({ count
 export class MemoryFeatureStore implements FeatureStore {
   private readonly entities = new Map<string, EntityState>();
 
-  constructor(private readonly options: StoreOptions) {}
+  private readonly dedupe: DedupeSpec;
+
+  constructor(private readonly options: StoreOptions) {
+    this.dedupe = dedupeSpec(options.allowedLatenessMs);
+  }
 
   observe(batches: readonly EntityBatch[]): Promise<EntityObservation[][]> {
     const lateness = this.options.allowedLatenessMs;
@@ -37,9 +47,7 @@ export class MemoryFeatureStore implements FeatureStore {
       batches.map((batch) => {
         const state = this.stateFor(batch);
         const rings = batch.windows.map((w) => ringSlots(w, lateness));
-        const result = batch.events.map((event) => observeEvent(state, batch.windows, rings, event, lateness));
-        trimSeen(state, lateness);
-        return result;
+        return batch.events.map((event) => observeEvent(state, batch.windows, rings, this.dedupe, event, lateness));
       }),
     );
   }
@@ -73,19 +81,24 @@ interface Step {
   duplicate: boolean;
 }
 
-function observeEvent(state: EntityState, specs: readonly WindowSpec[], rings: number[], event: EntityEvent, lateness: number): EntityObservation {
+function observeEvent(state: EntityState, specs: readonly WindowSpec[], rings: number[], dedupe: DedupeSpec, event: EntityEvent, lateness: number): EntityObservation {
   const { transactionId, eventTimeMs: ts, amount } = event;
   const last = state.last;
   const tooLate = last !== null && ts < last - lateness;
-  const duplicate = state.seen.has(transactionId);
+  const d = Math.floor(ts / dedupe.bucketMs);
+  const slot = state.seen.get(d % dedupe.slots);
+  const duplicate = !tooLate && slot !== undefined && slot.d === d && slot.ids.has(transactionId);
   const apply = !duplicate && !tooLate;
   const inOrder = last === null || ts >= last;
   const step: Step = { ts, amount, apply, inOrder, tooLate, duplicate };
   const windows = specs.map((spec, i) => observeWindow(state.windows[i] as WindowState, spec, rings[i] as number, step));
   const previousTimeMs = apply && inOrder ? last : null;
   if (apply && inOrder) state.last = ts;
-  if (apply) state.seen.set(transactionId, ts);
-  return { duplicate, tooLate: tooLate && !duplicate, previousTimeMs, windows };
+  if (apply) {
+    if (slot && slot.d === d) slot.ids.add(transactionId);
+    else state.seen.set(d % dedupe.slots, { d, ids: new Set([transactionId]) });
+  }
+  return { duplicate, tooLate, previousTimeMs, windows };
 }
 
 function sumBuckets(w: WindowState, ring: number, from: number, to: number): WindowAggregate {
@@ -105,9 +118,9 @@ function observeWindow(w: WindowState, spec: WindowSpec, ring: number, step: Ste
   const b = Math.floor(step.ts / spec.bucketMs);
   const n = spec.buckets;
   if (!step.apply) {
-    // duplicate (already in its bucket) or too late (not applied): read only
+    // too late (read, plus itself) or a duplicate (already in its bucket): not applied
     const read = sumBuckets(w, ring, b - n + 1, b);
-    return step.tooLate && !step.duplicate ? plus(read, step.amount) : read;
+    return step.tooLate ? plus(read, step.amount) : read;
   }
   const held = w.ring.get(b % ring);
   const bucket = { j: b, ...plus(held && held.j === b ? held : zero(), step.amount) };
@@ -136,10 +149,4 @@ function observeWindow(w: WindowState, spec: WindowSpec, ring: number, step: Ste
   }
   w.ring.set(b % ring, bucket);
   return result;
-}
-
-function trimSeen(state: EntityState, lateness: number): void {
-  if (state.last === null) return;
-  const horizon = state.last - lateness;
-  for (const [tx, ts] of state.seen) if (ts < horizon) state.seen.delete(tx);
 }

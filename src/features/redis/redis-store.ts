@@ -1,9 +1,11 @@
 // The Redis feature store: one script call per batch on a single Redis, one per entity
 // (auto-pipelined per node) on Redis Cluster, where each entity's keys share a hash slot.
+import { createHash } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../contract/errors.js';
 import type { EntityBatch, EntityObservation, FeatureStore, StoreOptions } from '../store.js';
-import { ringSlots } from '../windows.js';
+import type { WindowSpec } from '../windows.js';
+import { encodeObserveArgs } from './observe-args.js';
 import { OBSERVE_SCRIPT } from './observe-script.js';
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -13,7 +15,7 @@ export interface RedisStoreOptions extends StoreOptions {
 }
 
 type ScriptClient = (Redis | Cluster) & {
-  fdObserve(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  fdObserveBuffer(numKeys: number, ...args: (string | Buffer)[]): Promise<Buffer[]>;
 };
 
 /** `{` and `}` would end the hash tag early; percent-encode them (and `%`). */
@@ -23,6 +25,7 @@ export function entityTag(entity: string, id: string): string {
 
 export class RedisFeatureStore implements FeatureStore {
   private readonly client: ScriptClient;
+  private readonly layouts = new Map<readonly WindowSpec[], string>();
 
   constructor(
     client: Redis | Cluster,
@@ -48,38 +51,40 @@ export class RedisFeatureStore implements FeatureStore {
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
-  private call(batches: readonly EntityBatch[]): Promise<string[]> {
-    const keys: string[] = [];
-    const args: (string | number)[] = [this.options.allowedLatenessMs, this.options.ttlMs, batches.length];
-    for (const batch of batches) {
-      const base = `${this.options.keyPrefix}:{${entityTag(batch.entity, batch.id)}}`;
-      keys.push(`${base}:a`, `${base}:s`);
-      args.push(batch.windows.length);
-      for (const w of batch.windows) args.push(w.bucketMs, w.buckets, ringSlots(w, this.options.allowedLatenessMs));
-      args.push(batch.events.length);
-      for (const e of batch.events) args.push(e.transactionId, e.eventTimeMs, String(e.amount));
+  /**
+   * The state's layout depends on the windows and the lateness; a change of either starts
+   * fresh keys instead of misreading old ones (the old ones expire with their TTL).
+   */
+  private layout(windows: readonly WindowSpec[]): string {
+    let id = this.layouts.get(windows);
+    if (id === undefined) {
+      const text = windows.map((w) => `${w.name}/${w.bucketMs}`).join(',') + `;${this.options.allowedLatenessMs}`;
+      id = createHash('sha1').update(text).digest('hex').slice(0, 8);
+      this.layouts.set(windows, id);
     }
-    return this.client.fdObserve(keys.length, ...keys, ...args);
+    return id;
+  }
+
+  private call(batches: readonly EntityBatch[]): Promise<Buffer[]> {
+    const keys = batches.map((b) => `${this.options.keyPrefix}:{${entityTag(b.entity, b.id)}}:${this.layout(b.windows)}`);
+    return this.client.fdObserveBuffer(keys.length, ...keys, encodeObserveArgs(batches, this.options.allowedLatenessMs, this.options.ttlMs));
   }
 }
 
-function decode(reply: string[], batches: readonly EntityBatch[]): EntityObservation[][] {
-  let at = 0;
-  return batches.map((batch) =>
-    batch.events.map(() => {
-      const flag = reply[at++];
-      const prev = reply[at++];
-      const windows = batch.windows.map(() => ({
-        count: Number(reply[at++]),
-        sum: Number(reply[at++]),
-        sumSq: Number(reply[at++]),
-      }));
-      return {
-        duplicate: flag === 'd',
-        tooLate: flag === 'l',
-        previousTimeMs: prev === '' || prev === undefined ? null : Number(prev),
-        windows,
-      };
-    }),
-  );
+function decode(reply: Buffer[], batches: readonly EntityBatch[]): EntityObservation[][] {
+  return batches.map((batch, e) => {
+    const buf = reply[e] as Buffer;
+    let at = 0;
+    const next = (): number => {
+      const v = buf.readDoubleLE(at);
+      at += 8;
+      return v;
+    };
+    return batch.events.map(() => {
+      const flag = next();
+      const prev = next();
+      const windows = batch.windows.map(() => ({ count: next(), sum: next(), sumSq: next() }));
+      return { duplicate: (flag & 3) === 1, tooLate: (flag & 3) === 2, previousTimeMs: flag & 4 ? prev : null, windows };
+    });
+  });
 }

@@ -1,0 +1,189 @@
+// End-to-end benchmark against the local Kafka and Redis (scripts/services.sh up):
+//   1. preloads N simulated transactions into a fresh topic;
+//   2. measures a pass-through consumer (consume → produce, no processing): the ceiling;
+//   3. measures the detector (`fraud-detector run`, decisions topic on) draining the same backlog;
+//   4. paces transactions at --latency-rate for --latency-seconds and reports p50/p99 from
+//      event time to a subscriber receiving the decision.
+// Usage: npx tsx bench/e2e.ts [--events 200000] [--latency-rate 2000] [--latency-seconds 20]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { TransactionSimulator, DEFAULT_SIMULATOR_OPTIONS } from '../src/simulate/simulator.js';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200000' },
+    'latency-rate': { type: 'string', default: '2000' },
+    'latency-seconds': { type: 'string', default: '20' },
+    partitions: { type: 'string', default: '6' },
+  },
+});
+const N = Number(values.events);
+const METRICS_PORT = Number(process.env.BENCH_METRICS_PORT ?? 19464);
+const PARTITIONS = Number(values.partitions);
+const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': brokers, log_level: 3 });
+const id = `bench-${randomUUID().slice(0, 8)}`;
+const topics = { tx: `${id}-tx`, passthrough: `${id}-pass`, alerts: `${id}-alerts`, decisions: `${id}-decisions`, dlq: `${id}-dlq` };
+
+async function main(): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+
+  const produced = await preload(N);
+  console.log(`preloaded ${N} events in ${produced.toFixed(2)} s (${Math.round(N / produced)} events/s)`);
+
+  const ceiling = await passThrough();
+  console.log(`pass-through (consume → produce): ${N} events in ${ceiling.toFixed(2)} s = ${Math.round(N / ceiling)} events/s`);
+
+  const worker = startWorker();
+  try {
+    const drained = await waitCommitted(admin, `${id}-detector`, topics.tx, N, 600_000);
+    console.log(`detector (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
+    console.log(`detector / pass-through: ${((ceiling / drained) * 100).toFixed(0)}%`);
+    console.log(await stageBreakdown());
+    const latencies = await paced(Number(values['latency-rate']), Number(values['latency-seconds']));
+    latencies.sort((a, b) => a - b);
+    const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+    console.log(`end-to-end latency at ${values['latency-rate']} events/s (event time → subscriber has the decision), ${latencies.length} events: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)} ms`);
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** Seconds the worker spent per stage while draining, from its own /metrics. */
+async function stageBreakdown(): Promise<string> {
+  const body = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+  const parts: string[] = [];
+  for (const m of body.matchAll(/^fraud_detector_stage_duration_seconds_sum\{stage="([a-z]+)"\} (\S+)$/gm)) parts.push(`${m[1]} ${Number(m[2]).toFixed(2)} s`);
+  const batches = /^fraud_detector_batch_size_count (\S+)$/m.exec(body)?.[1];
+  return `  worker time by stage (summed over concurrent partitions): ${parts.join(', ')}; ${batches} batches`;
+}
+
+async function preload(n: number): Promise<number> {
+  const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 11 });
+  const producer = kafka.producer({ 'linger.ms': 5, 'batch.num.messages': 10_000 });
+  await producer.connect();
+  const t0 = performance.now();
+  const base = Date.now() - n; // one event per simulated millisecond, ending now
+  for (let i = 0; i < n; i += 5000) {
+    const messages = [];
+    for (let k = i; k < Math.min(n, i + 5000); k++) {
+      const s = sim.next(base + k);
+      messages.push({ key: s.event.accountId, value: JSON.stringify(s.event) });
+    }
+    await producer.send({ topic: topics.tx, messages });
+  }
+  await producer.disconnect();
+  return (performance.now() - t0) / 1000;
+}
+
+async function passThrough(): Promise<number> {
+  const consumer = kafka.consumer({ 'group.id': `${id}-pass`, 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': 5000, 'js.consumer.max.cache.size.per.worker.ms': 1500, 'fetch.wait.max.ms': 50 });
+  const producer = kafka.producer({ 'linger.ms': 5, 'batch.num.messages': 10_000, 'enable.idempotence': true, acks: -1, 'compression.type': 'lz4' });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.tx] });
+  let seen = 0;
+  let started = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.run({
+    partitionsConsumedConcurrently: 2,
+    eachBatch: async ({ batch }) => {
+      if (started === 0) started = performance.now();
+      await producer.send({ topic: topics.passthrough, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+      seen += batch.messages.length;
+      if (seen >= N) done();
+    },
+  });
+  await finished;
+  const secs = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  await producer.disconnect();
+  return secs;
+}
+
+function startWorker(): ChildProcess {
+  return spawn(process.execPath, ['dist/cli/main.js', 'run'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers,
+      REDIS_URL: redisUrl,
+      KAFKA_GROUP_ID: `${id}-detector`,
+      TOPIC_TRANSACTIONS: topics.tx,
+      TOPIC_ALERTS: topics.alerts,
+      TOPIC_DECISIONS: topics.decisions,
+      TOPIC_DLQ: topics.dlq,
+      EMIT_DECISIONS: 'true',
+      REDIS_KEY_PREFIX: id,
+      HTTP_PORT: String(METRICS_PORT),
+      LOG_LEVEL: 'warn',
+    },
+  });
+}
+
+async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: string, target: number, timeoutMs: number): Promise<number> {
+  let started = 0;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
+    const total = (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    if (total > 0 && started === 0) started = performance.now();
+    if (total >= target) return (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('detector did not drain the backlog in time');
+}
+
+async function paced(rate: number, seconds: number): Promise<number[]> {
+  const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 12 });
+  const latencies: number[] = [];
+  const reader = kafka.consumer({ 'group.id': `${id}-reader`, 'auto.offset.reset': 'latest', 'js.consumer.max.batch.size': -1, 'fetch.wait.max.ms': 10 });
+  await reader.connect();
+  await reader.subscribe({ topics: [topics.decisions] });
+  const startAt = Date.now();
+  await reader.run({
+    eachBatch: ({ batch }) => {
+      const now = Date.now();
+      for (const m of batch.messages) {
+        const d = JSON.parse((m.value as Buffer).toString()) as { eventTime: string };
+        const t = Date.parse(d.eventTime);
+        if (t >= startAt) latencies.push(now - t);
+      }
+      return Promise.resolve();
+    },
+  });
+  await new Promise((r) => setTimeout(r, 3000)); // let the reader join before pacing
+  const producer = kafka.producer({ 'linger.ms': 1 });
+  await producer.connect();
+  const t0 = Date.now();
+  let sent = 0;
+  while (Date.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((Date.now() - t0) / 1000) * rate) - sent;
+    if (due > 0) {
+      const messages = [];
+      for (let i = 0; i < due; i++) {
+        const s = sim.next(Date.now());
+        messages.push({ key: s.event.accountId, value: JSON.stringify({ ...s.event, timestamp: Date.now() }) });
+      }
+      await producer.send({ topic: topics.tx, messages });
+      sent += due;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  await producer.disconnect();
+  await reader.disconnect();
+  return latencies;
+}
+
+await main();
