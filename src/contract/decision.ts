@@ -24,6 +24,8 @@ export interface Decision {
   topReasons: string[];
   eventTime: string;
   decidedAt: string;
+  /** The feature values the model and rules saw, e.g. `{ account: { count_1h: 3 } }`. */
+  features: Record<string, Record<string, number>>;
   event: TransactionEvent;
 }
 

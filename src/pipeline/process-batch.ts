@@ -92,6 +92,7 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
         topReasons: policy.topReasons,
         eventTime: new Date(tx.eventTimeMs).toISOString(),
         decidedAt,
+        features: named,
         event: tx.event,
       },
     };

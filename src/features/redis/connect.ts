@@ -15,7 +15,8 @@ export function connectRedis(target: RedisTarget): Redis | Cluster {
       const [host, port] = n.split(':');
       return { host: host as string, port: Number(port) };
     });
-    return new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true });
+    // No auto-pipelining here: ioredis refuses to auto-pipeline scripts across hash slots.
+    return new Cluster(nodes, { redisOptions: { ...common, enableAutoPipelining: false } });
   }
   return new Redis(target.url, common);
 }

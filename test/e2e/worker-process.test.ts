@@ -1,0 +1,87 @@
+// The worker as a process: killed mid-stream it loses nothing and counts nothing twice;
+// stopped with SIGTERM it drains, commits and exits 0, and a second worker takes over.
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/contract/decision.js';
+import type { TransactionEvent } from '../../src/contract/transaction.js';
+import { configEnv, runCli } from '../helpers/cli.js';
+import { tx } from '../helpers/events.js';
+import { committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { testWorld, type TestWorld } from '../helpers/worker.js';
+
+const ACCOUNTS = 40;
+
+function stream(n: number, from: number): TransactionEvent[] {
+  const t0 = Date.now() - 10 * 3_600_000;
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    return tx({ transactionId: `e2e-${i}`, accountId: `acct-${i % ACCOUNTS}`, cardId: `card-${i % ACCOUNTS}`, amount: 10 + (i % 13), timestamp: new Date(t0 + i * 5000).toISOString() });
+  });
+}
+
+const send = (world: TestWorld, events: TransactionEvent[]): Promise<void> =>
+  produce(world.config.TOPIC_TRANSACTIONS, events.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })));
+
+async function committedTotal(world: TestWorld): Promise<bigint> {
+  const offsets = await committedOffsets(world.config.KAFKA_GROUP_ID, world.config.TOPIC_TRANSACTIONS);
+  return [...offsets.values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
+}
+
+async function decisionsOf(world: TestWorld, atLeast: number): Promise<Decision[]> {
+  const msgs = await consumeAll(world.config.TOPIC_DECISIONS, atLeast, 60_000);
+  return msgs.map((m) => JSON.parse((m.value as Buffer).toString()) as Decision);
+}
+
+describe('worker process', () => {
+  it('after SIGKILL mid-stream and a restart, loses no event and counts none twice', async () => {
+    const world = testWorld({ BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1' });
+    await world.setup();
+    const env = configEnv(world.config);
+    const events = stream(3000, 0);
+    await send(world, events);
+    const first = runCli(['run'], env);
+    await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 20 }).toBeGreaterThan(200n);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const atKill = await committedTotal(world);
+    expect(atKill).toBeLessThan(BigInt(events.length));
+
+    const second = runCli(['run'], env);
+    try {
+      await expect.poll(() => committedTotal(world), { timeout: 90_000, interval: 200 }).toBe(BigInt(events.length));
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+    const decisions = await decisionsOf(world, events.length);
+    const ids = new Set(decisions.map((d) => d.transactionId));
+    expect(ids.size).toBe(events.length);
+    // Features counted once: each account's latest view counts exactly its own events.
+    const perAccount = new Map<string, number>();
+    for (const d of decisions) perAccount.set(d.accountId, Math.max(perAccount.get(d.accountId) ?? 0, d.features.account?.count_1d ?? 0));
+    for (const [, maxCount] of perAccount) expect(maxCount).toBe(events.length / ACCOUNTS);
+  });
+
+  it('drains on SIGTERM, exits 0 with offsets committed, and a second worker takes over', async () => {
+    const world = testWorld({ BATCH_MAX_SIZE: '50' });
+    await world.setup();
+    const env = configEnv(world.config);
+    const a = runCli(['run'], env);
+    const b = runCli(['run'], env);
+    const part1 = stream(1500, 0);
+    await send(world, part1);
+    await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 100 }).toBe(BigInt(part1.length));
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(a.output()).not.toMatch(/"level":(50|60)/);
+    const part2 = stream(1500, 1500);
+    await send(world, part2);
+    try {
+      await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 100 }).toBe(BigInt(part1.length + part2.length));
+    } finally {
+      b.child.kill('SIGTERM');
+      expect(await b.exited).toBe(0);
+    }
+    const decisions = await decisionsOf(world, part1.length + part2.length);
+    expect(new Set(decisions.map((d) => d.transactionId)).size).toBe(part1.length + part2.length);
+  });
+});
