@@ -4,7 +4,8 @@
 //   3. measures the detector (`fraud-detector run`, decisions topic on) draining the same backlog;
 //   4. paces transactions at --latency-rate for --latency-seconds and reports p50/p99 from
 //      event time to a subscriber receiving the decision.
-// Usage: npx tsx bench/e2e.ts [--events 200000] [--latency-rate 2000] [--latency-seconds 20]
+// Usage: npx tsx bench/e2e.ts [--events 200000] [--workers 1] [--latency-rate 2000] [--latency-seconds 20]
+//        [--worker-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']  (profile the worker)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,8 @@ const { values } = parseArgs({
     'latency-rate': { type: 'string', default: '2000' },
     'latency-seconds': { type: 'string', default: '20' },
     partitions: { type: 'string', default: '6' },
+    'worker-node-args': { type: 'string', default: '' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const N = Number(values.events);
@@ -39,10 +42,10 @@ async function main(): Promise<void> {
   const ceiling = await passThrough();
   console.log(`pass-through (consume → produce): ${N} events in ${ceiling.toFixed(2)} s = ${Math.round(N / ceiling)} events/s`);
 
-  const worker = startWorker();
+  const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i));
   try {
     const drained = await waitCommitted(admin, `${id}-detector`, topics.tx, N, 600_000);
-    console.log(`detector (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
+    console.log(`detector, ${workers.length} worker process(es) (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
     console.log(`detector / pass-through: ${((ceiling / drained) * 100).toFixed(0)}%`);
     console.log(await stageBreakdown());
     const latencies = await paced(Number(values['latency-rate']), Number(values['latency-seconds']));
@@ -50,8 +53,7 @@ async function main(): Promise<void> {
     const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
     console.log(`end-to-end latency at ${values['latency-rate']} events/s (event time → subscriber has the decision), ${latencies.length} events: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)} ms`);
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect();
   }
@@ -111,8 +113,9 @@ async function passThrough(): Promise<number> {
   return secs;
 }
 
-function startWorker(): ChildProcess {
-  return spawn(process.execPath, ['dist/cli/main.js', 'run'], {
+function startWorker(n: number): ChildProcess {
+  const nodeArgs = (values['worker-node-args'] ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'run'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -125,7 +128,7 @@ function startWorker(): ChildProcess {
       TOPIC_DLQ: topics.dlq,
       EMIT_DECISIONS: 'true',
       REDIS_KEY_PREFIX: id,
-      HTTP_PORT: String(METRICS_PORT),
+      HTTP_PORT: String(METRICS_PORT + n),
       LOG_LEVEL: 'warn',
     },
   });

@@ -19,7 +19,7 @@ export function registerRun(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       const registry = new Registry();
       const metrics = createMetrics(registry);
-      const store = redisStore(config);
+      const store = redisStore(config, (n) => metrics.featureConflicts.inc(n));
       const pipeline = buildPipeline(config, store);
       metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
       metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);

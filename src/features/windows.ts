@@ -55,3 +55,25 @@ export function dedupeSpec(allowedLatenessMs: number): DedupeSpec {
   const bucketMs = Math.max(60_000, Math.ceil(allowedLatenessMs / 4));
   return { bucketMs, slots: Math.ceil(allowedLatenessMs / bucketMs) + 2 };
 }
+
+/** Everything the entity-state algorithm needs to know about an entity's windows. */
+export interface StateSpec {
+  windows: readonly WindowSpec[];
+  rings: readonly number[];
+  dedupe: DedupeSpec;
+  allowedLatenessMs: number;
+}
+
+const specCache = new WeakMap<readonly WindowSpec[], Map<number, StateSpec>>();
+
+/** The StateSpec of a set of windows, memoised per set and lateness. */
+export function stateSpec(windows: readonly WindowSpec[], allowedLatenessMs: number): StateSpec {
+  let byLateness = specCache.get(windows);
+  if (!byLateness) specCache.set(windows, (byLateness = new Map<number, StateSpec>()));
+  let spec = byLateness.get(allowedLatenessMs);
+  if (!spec) {
+    spec = { windows, rings: windows.map((w) => ringSlots(w, allowedLatenessMs)), dedupe: dedupeSpec(allowedLatenessMs), allowedLatenessMs };
+    byLateness.set(allowedLatenessMs, spec);
+  }
+  return spec;
+}

@@ -12,6 +12,7 @@ import type { Consumer, KafkaSettings, Producer } from './client.js';
 import { createConsumer, createProducer } from './client.js';
 import type { OutgoingMessage, SourceRecord } from './dlq.js';
 import { deadLetter } from './dlq.js';
+import { decisionJson } from '../contract/decision-json.js';
 
 export interface WorkerOptions {
   kafka: KafkaSettings;
@@ -144,7 +145,7 @@ export class DetectorWorker {
     const alerts: OutgoingMessage[] = [];
     const decisions: OutgoingMessage[] = [];
     for (const d of decided) {
-      const value = JSON.stringify(d.decision);
+      const value = decisionJson(d.decision, (batch.messages[d.index] as Message).value);
       const msg = { key: d.decision.accountId, value };
       if (d.decision.decision !== 'allow') alerts.push(msg);
       if (emitDecisions) decisions.push(msg);

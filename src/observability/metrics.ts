@@ -20,6 +20,7 @@ export function createMetrics(registry: Registry) {
     ruleErrors: new Counter({ name: 'fraud_detector_rule_errors_total', help: 'Rules that failed while running, by rule id.', labelNames: ['rule'] as const, registers: r }),
     retries: new Counter({ name: 'fraud_detector_dependency_retries_total', help: 'Retried operations by dependency (redis, kafka).', labelNames: ['dependency'] as const, registers: r }),
     dependencyErrors: new Counter({ name: 'fraud_detector_dependency_errors_total', help: 'Failed operations by dependency (redis, kafka).', labelNames: ['dependency'] as const, registers: r }),
+    featureConflicts: new Counter({ name: 'fraud_detector_feature_conflicts_total', help: 'Entity states recomputed because another worker updated them first.', registers: r }),
     ready: new Gauge({ name: 'fraud_detector_ready', help: '1 when the worker is consuming and its dependencies answer.', registers: r }),
     modelInfo: new Gauge({ name: 'fraud_detector_model_info', help: 'The serving model version (value 1).', labelNames: ['version'] as const, registers: r }),
     rulesInfo: new Gauge({ name: 'fraud_detector_rules_info', help: 'The active rule set version (value 1).', labelNames: ['version'] as const, registers: r }),
