@@ -15,13 +15,18 @@ export function longestWindowMs(features: FeatureSet): number {
   return Math.max(0, ...features.entities.flatMap((e) => e.windows.map((w) => w.bucketMs * w.buckets)));
 }
 
-export function redisStore(config: Config, onConflict?: (entities: number) => void, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
-  const client = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+export interface StoreHooks {
+  onConflict?: (entities: number) => void;
+  onError?: (err: Error) => void;
+}
+
+export function redisStore(config: Config, hooks: StoreHooks = {}, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
+  const client = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, hooks.onError);
   return new RedisFeatureStore(client, {
     keyPrefix: config.REDIS_KEY_PREFIX,
     allowedLatenessMs: config.ALLOWED_LATENESS_MS,
     ttlMs: longestWindowMs(features) + config.ALLOWED_LATENESS_MS,
-    onConflict,
+    onConflict: hooks.onConflict,
   });
 }
 

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { FraudDetectorError } from '../contract/errors.js';
 import { registerAlerts } from './alerts.js';
+import { registerReplay } from './replay.js';
 import { registerRules } from './rules.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
@@ -23,6 +24,7 @@ registerSimulate(program);
 registerTopics(program);
 registerAlerts(program);
 registerRules(program);
+registerReplay(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FraudDetectorError) {

@@ -19,7 +19,10 @@ export function registerRun(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       const registry = new Registry();
       const metrics = createMetrics(registry);
-      const store = redisStore(config, (n) => metrics.featureConflicts.inc(n));
+      const store = redisStore(config, {
+        onConflict: (n) => metrics.featureConflicts.inc(n),
+        onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
+      });
       const pipeline = buildPipeline(config, store);
       metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
       metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);

@@ -8,7 +8,7 @@ import { Random } from '../simulate/random.js';
 import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
 
 interface SimulateFlags {
-  rate: number;
+  rate?: number;
   count?: number;
   seed: number;
   accounts: number;
@@ -29,7 +29,7 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('generate transactions with injected fraud: live to Kafka at --rate, or to files with --out')
-    .addOption(new Option('--rate <events/s>', 'events per second (live), or the simulated arrival rate (files)').argParser(num).default(300))
+    .addOption(new Option('--rate <events/s>', 'events per second (live, default 300); with --out, the simulated arrival rate (default: 5 payments per account per day)').argParser(num))
     .addOption(new Option('--count <n>', 'stop after n events (default: run until Ctrl-C when live)').argParser(num))
     .addOption(new Option('--seed <n>', 'random seed').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.seed))
     .addOption(new Option('--accounts <n>', 'number of customer accounts').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.accounts))
@@ -54,8 +54,9 @@ async function toFiles(sim: TransactionSimulator, flags: SimulateFlags): Promise
   const pendingLabels: { at: number; line: string }[] = [];
   let fraud = 0;
   const arrivals = new Random(flags.seed + 1);
+  const rate = flags.rate ?? (flags.accounts * 5) / 86_400;
   for (let i = 0; i < count; i++) {
-    t += Math.max(1, Math.round(arrivals.exponential(1000 / flags.rate)));
+    t += Math.max(1, Math.round(arrivals.exponential(1000 / rate)));
     const s = sim.next(t);
     if (s.fraud) fraud++;
     await write(tx, JSON.stringify(s.event));
@@ -85,13 +86,14 @@ async function toKafka(sim: TransactionSimulator, flags: SimulateFlags): Promise
   process.on('SIGINT', () => (stop = true));
   process.on('SIGTERM', () => (stop = true));
   const tickMs = 100;
+  const rate = flags.rate ?? 300;
   let sent = 0;
   let fraud = 0;
   let malformed = 0;
   let lastReport = Date.now();
   const started = Date.now();
   while (!stop && (flags.count === undefined || sent < flags.count)) {
-    const due = Math.min(flags.count ?? Infinity, Math.floor(((Date.now() - started) / 1000) * flags.rate)) - sent;
+    const due = Math.min(flags.count ?? Infinity, Math.floor(((Date.now() - started) / 1000) * rate)) - sent;
     const messages = [];
     for (let i = 0; i < due; i++) {
       const s: SimulatedTransaction = sim.next(Date.now());

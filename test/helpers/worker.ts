@@ -39,7 +39,7 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
     start: async () => {
       const registry = new Registry();
       const metrics = createMetrics(registry);
-      const store = redisStore(config, (n) => metrics.featureConflicts.inc(n));
+      const store = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) });
       const pipeline = buildPipeline(config, store);
       const worker = new DetectorWorker(
         {

@@ -7,7 +7,8 @@ export interface RedisTarget {
   clusterNodes?: readonly string[];
 }
 
-export function connectRedis(target: RedisTarget): Redis | Cluster {
+/** `onError` hears connection errors (the worker's retry loop reports their effect). */
+export function connectRedis(target: RedisTarget, onError: (err: Error) => void = () => undefined): Redis | Cluster {
   // Fail commands fast while disconnected: the worker's own retry loop backs off and reports not-ready.
   const common = { maxRetriesPerRequest: 2, enableAutoPipelining: true, connectTimeout: 5000 };
   if (target.clusterNodes && target.clusterNodes.length > 0) {
@@ -16,7 +17,7 @@ export function connectRedis(target: RedisTarget): Redis | Cluster {
       return { host: host as string, port: Number(port) };
     });
     // No auto-pipelining here: ioredis refuses to auto-pipeline scripts across hash slots.
-    return new Cluster(nodes, { redisOptions: { ...common, enableAutoPipelining: false } });
+    return new Cluster(nodes, { redisOptions: { ...common, enableAutoPipelining: false } }).on('error', onError);
   }
-  return new Redis(target.url, common);
+  return new Redis(target.url, common).on('error', onError);
 }
