@@ -20,10 +20,18 @@ export function encodeState(state: EntityState, version: number): Buffer {
     doubles += 5;
     for (let k = 0; k < w.ring.length; k += 4) if (w.ring[k] !== undefined) doubles += 5;
   }
-  const ids = [...state.dedupe].map(([slot, s]) => ({ slot, d: s.d, bytes: Buffer.from(s.ids, 'utf8') }));
+  let idBytes = 0;
+  const ids: { slot: number; d: number; text: string; bytes: number }[] = [];
+  for (const [slot, x] of state.dedupe) {
+    const bytes = Buffer.byteLength(x.ids, 'utf8');
+    ids.push({ slot, d: x.d, text: x.ids, bytes });
+    idBytes += bytes;
+  }
   doubles += ids.length * 3;
-  // Native-endian Float64Array writes; this layout is little-endian, as are the machines we run on.
-  const f = new Float64Array(doubles);
+  // One allocation: the doubles through a Float64Array (native order: this layout is
+  // little-endian, as are the machines we run on), then the ids written into the same memory.
+  const memory = new ArrayBuffer(doubles * 8 + idBytes);
+  const f = new Float64Array(memory, 0, doubles);
   let at = 0;
   f[at++] = version;
   f[at++] = state.last ?? NaN;
@@ -51,10 +59,12 @@ export function encodeState(state: EntityState, version: number): Buffer {
   for (const x of ids) {
     f[at++] = x.slot;
     f[at++] = x.d;
-    f[at++] = x.bytes.length;
+    f[at++] = x.bytes;
   }
-  const head = Buffer.from(f.buffer, f.byteOffset, f.byteLength);
-  return ids.length === 0 ? head : Buffer.concat([head, ...ids.map((x) => x.bytes)]);
+  const buf = Buffer.from(memory);
+  let offset = doubles * 8;
+  for (const x of ids) offset += buf.write(x.text, offset, 'utf8');
+  return buf;
 }
 
 /** Decodes a stored state; an absent value, or one written for other windows, is a fresh state. */
