@@ -137,7 +137,7 @@ export class TransactionSimulator {
       let t = nowMs;
       for (let k = this.rng.int(6, 12); k > 0; k--) {
         push(t, { ...this.base(account, t, this.rng.pick(this.merchants), 0.5 + this.rng.next() * 2.5), cardId: card, channel: 'ecom' });
-        t += this.rng.int(5_000, 40_000);
+        t += this.rng.int(2_000, 15_000);
       }
     } else if (pattern === 'account_takeover') {
       const device = `dev-ato-${this.options.seed}-${this.serial}`;
