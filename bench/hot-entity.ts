@@ -1,0 +1,44 @@
+// Per-event feature cost for a hot entity next to a fresh one, against the local Redis.
+// Fills one merchant with --events payments inside its 30-day window, then times single-event
+// batches for that merchant and for merchants never seen before.
+// Usage: npx tsx bench/hot-entity.ts [--events 1000000] [--samples 2000]
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { windowSpec } from '../src/features/windows.js';
+import { RedisFeatureStore } from '../src/features/redis/redis-store.js';
+import type { EntityBatch } from '../src/features/store.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, samples: { type: 'string', default: '2000' } } });
+const N = Number(values.events);
+const SAMPLES = Number(values.samples);
+const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const prefix = `bench-hot-${Date.now()}`;
+const store = new RedisFeatureStore(client, { keyPrefix: prefix, allowedLatenessMs: 900_000, ttlMs: 3_600_000 });
+const windows = ['1h', '1d', '7d', '30d'].map(windowSpec);
+const span = 29 * 86_400_000;
+const t0 = Date.now() - span;
+const gap = span / N;
+
+const batch = (id: string, from: number, count: number, tag: string): EntityBatch[] => [
+  { entity: 'merchant', id, windows, events: Array.from({ length: count }, (_, k) => ({ transactionId: `${tag}-${from + k}`, eventTimeMs: Math.floor(t0 + (from + k) * gap), amount: 10 + ((from + k) % 50) })) },
+];
+
+const fillStart = performance.now();
+for (let i = 0; i < N; i += 10_000) await store.observe(batch('hot', i, Math.min(10_000, N - i), 'fill'));
+console.log(`filled merchant "hot" with ${N} events over 29 days in ${((performance.now() - fillStart) / 1000).toFixed(1)} s; state ${(await client.strlen((await client.keys(`${prefix}:*hot*`))[0] as string))} bytes`);
+
+async function time(label: string, next: (i: number) => EntityBatch[]): Promise<number> {
+  for (let i = 0; i < 200; i++) await store.observe(next(-i - 1)); // warm-up
+  const start = performance.now();
+  for (let i = 0; i < SAMPLES; i++) await store.observe(next(i));
+  const micros = ((performance.now() - start) * 1000) / SAMPLES;
+  console.log(`${label}: ${micros.toFixed(0)} µs per single-event batch (read, apply, compare-and-set)`);
+  return micros;
+}
+
+const hot = await time('hot merchant (1 event into a full 30-day history)', (i) => batch('hot', N + 1000 + i, 1, 'probe'));
+const fresh = await time('fresh merchant (first event)', (i) => batch(`fresh-${i}`, N + 1000 + i, 1, 'fresh'));
+console.log(`hot / fresh: ${(hot / fresh).toFixed(2)}×`);
+const keys = await client.keys(`${prefix}:*`);
+for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000));
+client.disconnect();
