@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { FraudDetectorError } from '../contract/errors.js';
 import { registerAlerts } from './alerts.js';
+import { registerFeatures } from './features.js';
 import { registerReplay } from './replay.js';
 import { registerRules } from './rules.js';
 import { registerRun } from './run.js';
@@ -25,6 +26,7 @@ registerTopics(program);
 registerAlerts(program);
 registerRules(program);
 registerReplay(program);
+registerFeatures(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FraudDetectorError) {

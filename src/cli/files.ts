@@ -1,0 +1,88 @@
+// JSON-lines input and output for the offline commands: every bad line is reported with its
+// number and reason, never a crash.
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { InvalidEventError } from '../contract/errors.js';
+import { compileSchema } from '../contract/schema.js';
+import { toParsedTransaction, type ParsedTransaction } from '../contract/transaction.js';
+
+export interface TransactionLine {
+  lineNo: number;
+  tx: ParsedTransaction;
+}
+
+export interface LabelLine {
+  transactionId: string;
+  label: 'fraud' | 'legit';
+  knownAtMs: number;
+}
+
+export type RejectFn = (file: string, lineNo: number, error: InvalidEventError) => void;
+
+const validateLabel = compileSchema<{ transactionId: string; label: 'fraud' | 'legit'; timestamp: string | number }>('label.schema.json');
+
+/** A rejects file: one JSON line per bad input line. */
+export function rejectsWriter(path: string): { reject: RejectFn; count: () => number; close: () => Promise<void> } {
+  const stream = createWriteStream(path);
+  let n = 0;
+  return {
+    reject: (file, lineNo, error) => {
+      n++;
+      stream.write(JSON.stringify({ file, line: lineNo, code: error.code, error: error.message }) + '\n');
+    },
+    count: () => n,
+    close: () => closeStream(stream),
+  };
+}
+
+export async function readTransactions(file: string, reject: RejectFn): Promise<TransactionLine[]> {
+  const out: TransactionLine[] = [];
+  await eachLine(file, reject, (data, lineNo) => out.push({ lineNo, tx: toParsedTransaction(data) }));
+  return out;
+}
+
+export async function readLabels(file: string, reject: RejectFn): Promise<LabelLine[]> {
+  const out: LabelLine[] = [];
+  await eachLine(file, reject, (data) => {
+    const label = validateLabel(data);
+    const knownAtMs = typeof label.timestamp === 'number' ? label.timestamp : Date.parse(label.timestamp);
+    out.push({ transactionId: label.transactionId, label: label.label, knownAtMs });
+  });
+  return out;
+}
+
+async function eachLine(file: string, reject: RejectFn, fn: (data: unknown, lineNo: number) => void): Promise<void> {
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let lineNo = 0;
+  for await (const text of rl) {
+    lineNo++;
+    if (text.trim() === '') continue;
+    try {
+      fn(parseJson(text), lineNo);
+    } catch (err) {
+      if (!(err instanceof InvalidEventError)) throw err;
+      reject(file, lineNo, err);
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidEventError('FD_EVENT_NOT_JSON', `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function writeLine(stream: WriteStream, line: string): Promise<void> {
+  return stream.write(line + '\n') ? Promise.resolve() : new Promise((r) => stream.once('drain', () => r()));
+}
+
+export function closeStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** Event-time order (ties by line), the order in which history is replayed. */
+export function byEventTime(lines: readonly TransactionLine[]): TransactionLine[] {
+  return [...lines].sort((a, b) => a.tx.eventTimeMs - b.tx.eventTimeMs || a.lineNo - b.lineNo);
+}
