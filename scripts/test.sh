@@ -21,6 +21,8 @@ status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.local/vitest.json "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".local/vitest.json", "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  // Tests that never finished (a crashed test process) count as failed.
+  const failed = r.numTotalTests - r.numPassedTests - r.numPendingTests - r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${failed} failed`);
 ' || { echo "tests: 0 passed, 1 failed"; exit 1; }
 exit "$status"

@@ -10,6 +10,8 @@ import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { ConfigError } from '../contract/errors.js';
+import { kafkaSettings } from '../kafka/client.js';
+import type { WorkerOptions } from '../kafka/worker.js';
 
 export function longestWindowMs(features: FeatureSet): number {
   return Math.max(0, ...features.entities.flatMap((e) => e.windows.map((w) => w.bucketMs * w.buckets)));
@@ -58,5 +60,18 @@ export function buildPipeline(config: Config, store: FeatureStore, features: Fea
     setRules: (next) => {
       rules = next;
     },
+  };
+}
+
+export function workerOptions(config: Config): WorkerOptions {
+  return {
+    kafka: kafkaSettings(config),
+    groupId: config.KAFKA_GROUP_ID,
+    topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ },
+    emitDecisions: config.EMIT_DECISIONS,
+    maxBatchSize: config.BATCH_MAX_SIZE,
+    partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
+    maxEventBytes: config.MAX_EVENT_BYTES,
+    maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
   };
 }

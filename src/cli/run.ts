@@ -3,12 +3,11 @@ import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../config.js';
 import { DetectorWorker } from '../kafka/worker.js';
-import { kafkaSettings } from '../kafka/client.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { loadRuleSet } from '../rules/load.js';
-import { buildPipeline, redisStore } from './build.js';
+import { buildPipeline, redisStore, workerOptions } from './build.js';
 
 export function registerRun(program: Command): void {
   program
@@ -27,16 +26,7 @@ export function registerRun(program: Command): void {
       metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
       metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);
       const worker = new DetectorWorker(
-        {
-          kafka: kafkaSettings(config),
-          groupId: config.KAFKA_GROUP_ID,
-          topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ },
-          emitDecisions: config.EMIT_DECISIONS,
-          maxBatchSize: config.BATCH_MAX_SIZE,
-          partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
-          maxEventBytes: config.MAX_EVENT_BYTES,
-          maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
-        },
+        workerOptions(config),
         pipeline.deps,
         metrics,
         logger,

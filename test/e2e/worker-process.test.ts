@@ -1,11 +1,11 @@
 // The worker as a process: killed mid-stream it loses nothing and counts nothing twice;
 // stopped with SIGTERM it drains, commits and exits 0, and a second worker takes over.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/contract/decision.js';
 import type { TransactionEvent } from '../../src/contract/transaction.js';
 import { configEnv, runCli } from '../helpers/cli.js';
 import { tx } from '../helpers/events.js';
-import { committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { closePollingAdmin, committedOffsets, consumeAll, produce } from '../helpers/services.js';
 import { testWorld, type TestWorld } from '../helpers/worker.js';
 
 const ACCOUNTS = 40;
@@ -32,6 +32,7 @@ async function decisionsOf(world: TestWorld, atLeast: number): Promise<Decision[
 }
 
 describe('worker process', () => {
+  afterAll(() => closePollingAdmin());
   it('after SIGKILL mid-stream and a restart, loses no event and counts none twice', async () => {
     const world = testWorld({ BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1' });
     await world.setup();
@@ -39,7 +40,7 @@ describe('worker process', () => {
     const events = stream(3000, 0);
     await send(world, events);
     const first = runCli(['run'], env);
-    await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 20 }).toBeGreaterThan(200n);
+    await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 50 }).toBeGreaterThan(200n);
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = await committedTotal(world);

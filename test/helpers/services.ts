@@ -80,15 +80,24 @@ export async function consumeAll(topic: string, count: number, timeoutMs = 30_00
   return out;
 }
 
+// One admin client per test file for polling committed offsets: a new native client every
+// few milliseconds is needless churn. Files that poll close it in afterAll.
+let pollingAdmin: Promise<KafkaJS.Admin> | null = null;
+
 export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-  } finally {
-    await admin.disconnect();
-  }
+  pollingAdmin ??= (async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    return admin;
+  })();
+  const [entry] = await (await pollingAdmin).fetchOffsets({ groupId, topics: [topic] });
+  return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+}
+
+export async function closePollingAdmin(): Promise<void> {
+  const admin = pollingAdmin;
+  pollingAdmin = null;
+  if (admin) await (await admin).disconnect();
 }
 
 export function redis(): Redis {

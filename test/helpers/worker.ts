@@ -2,9 +2,8 @@
 import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import { buildPipeline, redisStore } from '../../src/cli/build.js';
+import { buildPipeline, redisStore, workerOptions } from '../../src/cli/build.js';
 import { topicPlan } from '../../src/kafka/admin.js';
-import { kafkaSettings } from '../../src/kafka/client.js';
 import { DetectorWorker } from '../../src/kafka/worker.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createTopics, KAFKA_BROKERS, REDIS_URL, uniqueName } from './services.js';
@@ -42,16 +41,7 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
       const store = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) });
       const pipeline = buildPipeline(config, store);
       const worker = new DetectorWorker(
-        {
-          kafka: kafkaSettings(config),
-          groupId: config.KAFKA_GROUP_ID,
-          topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ },
-          emitDecisions: config.EMIT_DECISIONS,
-          maxBatchSize: config.BATCH_MAX_SIZE,
-          partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
-          maxEventBytes: config.MAX_EVENT_BYTES,
-          maxBackoffMs: 500,
-        },
+        { ...workerOptions(config), maxBackoffMs: 500 },
         pipeline.deps,
         metrics,
         pino({ level: 'silent' }),

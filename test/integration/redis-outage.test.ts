@@ -3,10 +3,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tx, at } from '../helpers/events.js';
 import { PrivateRedis, freePort } from '../helpers/redis-server.js';
-import { committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { closePollingAdmin, committedOffsets, consumeAll, produce } from '../helpers/services.js';
 import { testWorld } from '../helpers/worker.js';
 
 describe('worker during a Redis outage', () => {
+  afterAll(() => closePollingAdmin());
   let redis: PrivateRedis;
   afterAll(() => redis?.stop());
 

@@ -1,15 +1,16 @@
 // The worker against real Kafka and Redis: one decision per valid event, one dead letter
 // with its reason per malformed event, offsets committed after the outputs.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/contract/decision.js';
 import { DLQ_HEADERS } from '../../src/kafka/dlq.js';
 import { at, tx } from '../helpers/events.js';
-import { committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { closePollingAdmin, committedOffsets, consumeAll, produce } from '../helpers/services.js';
 import { testWorld } from '../helpers/worker.js';
 
 const T = new Date(Date.now() - 3_600_000).toISOString();
 
 describe('detector worker', () => {
+  afterAll(() => closePollingAdmin());
   it('decides every valid event once and dead-letters every malformed one with its reason', async () => {
     const world = testWorld();
     await world.setup();
