@@ -145,9 +145,10 @@ export class DetectorWorker {
     const alerts: OutgoingMessage[] = [];
     const decisions: OutgoingMessage[] = [];
     for (const d of decided) {
-      const value = decisionJson(d.decision, (batch.messages[d.index] as Message).value);
-      const msg = { key: d.decision.accountId, value };
-      if (d.decision.decision !== 'allow') alerts.push(msg);
+      const alert = d.decision.decision !== 'allow';
+      if (!alert && !emitDecisions) continue; // most decisions are allows that nobody subscribed to
+      const msg = { key: d.decision.accountId, value: decisionJson(d.decision, (batch.messages[d.index] as Message).value) };
+      if (alert) alerts.push(msg);
       if (emitDecisions) decisions.push(msg);
     }
     const now = Date.now();
