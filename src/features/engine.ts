@@ -93,6 +93,8 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   const entityCount = set.entities.length;
   const slots = new Int32Array(events.length * entityCount * 2).fill(-1);
   events.forEach((tx, row) => {
+    // One event object shared by every entity of the transaction.
+    const event = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
     set.entities.forEach(({ entity, windows }, e) => {
       const id = tx.event[ENTITY_FIELD[entity]];
       if (typeof id !== 'string') return;
@@ -102,7 +104,7 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
         b = batches.push({ entity, id, windows, events: [] }) - 1;
         index.set(key, b);
       }
-      const at = (batches[b] as EntityBatch).events.push({ transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount }) - 1;
+      const at = (batches[b] as EntityBatch).events.push(event) - 1;
       slots[row * entityCount * 2 + e * 2] = b;
       slots[row * entityCount * 2 + e * 2 + 1] = at;
     });

@@ -196,7 +196,7 @@ export class DetectorWorker {
     for (const d of decided) {
       counts[d.decision.decision]++;
       this.metrics.scores.observe(d.decision.score);
-      this.metrics.endToEndSeconds.observe(Math.max(0, now - Date.parse(d.decision.eventTime)) / 1000);
+      this.metrics.endToEndSeconds.observe(Math.max(0, now - d.eventTimeMs) / 1000);
       if (d.tooLate) this.metrics.lateEvents.inc();
       if (d.duplicate) this.metrics.duplicateEvents.inc();
       for (const h of d.decision.ruleHits) this.metrics.ruleHits.inc({ rule: h.id, mode: 'active' });

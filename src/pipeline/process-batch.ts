@@ -30,6 +30,7 @@ export interface Rejected {
 export interface Decided {
   index: number;
   decision: Decision;
+  eventTimeMs: number;
   /** Older than the allowed lateness: decided on a best-effort read, not applied. */
   tooLate: boolean;
   duplicate: boolean;
@@ -76,6 +77,7 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
     const policy = decide(deps.policy, score, evaluation.hits, evaluation.scoreAdjustment);
     return {
       index,
+      eventTimeMs: tx.eventTimeMs,
       tooLate: features.tooLate[row] as boolean,
       duplicate: features.duplicate[row] as boolean,
       shadowHits: evaluation.shadowHits.map((h) => h.id),

@@ -32,8 +32,11 @@ export class RuleSet {
     const result: RuleEvaluation = { hits: [], shadowHits: [], errors: [], scoreAdjustment: 0 };
     for (const rule of this.rules) {
       const outcome = run(rule, input);
-      if (outcome.error !== undefined) result.errors.push({ id: rule.id, error: outcome.error });
-      if (!outcome.hit) continue;
+      if (typeof outcome !== 'boolean') {
+        if (outcome.error !== undefined) result.errors.push({ id: rule.id, error: outcome.error });
+        continue;
+      }
+      if (!outcome) continue;
       const hit: RuleHit = { id: rule.id, action: rule.action, reason: fillReason(rule, input) };
       if (rule.mode === 'shadow') {
         result.shadowHits.push(hit);
@@ -46,9 +49,9 @@ export class RuleSet {
   }
 }
 
-function run(rule: CompiledRule, input: RuleInput): RuleOutcome {
+function run(rule: CompiledRule, input: RuleInput): RuleOutcome | boolean {
   try {
-    return { rule, hit: rule.evaluate(input) === true };
+    return rule.evaluate(input) === true;
   } catch (err) {
     return { rule, hit: false, error: err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err) };
   }
