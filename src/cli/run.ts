@@ -40,9 +40,11 @@ export function registerRun(program: Command): void {
           metrics.rulesInfo.reset();
           metrics.rulesInfo.set({ version: next.version }, 1);
           pipeline.setRules(next);
+          metrics.reloads.inc({ kind: 'rules', result: 'success' });
           logger.info({ rulesVersion: next.version }, 'rules reloaded');
         } catch (err) {
-          logger.error({ err: (err as Error).message }, 'rules reload refused; the running version stays');
+          metrics.reloads.inc({ kind: 'rules', result: 'failure' });
+          logger.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'rules reload refused; the running version stays');
         }
       });
 

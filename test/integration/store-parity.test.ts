@@ -1,4 +1,5 @@
-// The Redis store and the in-memory store implement one algorithm: identical observations,
+// The Redis store (states read, applied in-process, compare-and-set back) and the in-memory
+// store run one algorithm: identical observations,
 // event for event, on a messy stream (out of order, too late, duplicated).
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';

@@ -1,0 +1,40 @@
+// SIGHUP reloads the rules of a running worker: a valid version replaces the old one, an
+// invalid one is refused with file and line, and the running version stays.
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configEnv, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
+import { testWorld } from '../helpers/worker.js';
+
+describe('rules reload on SIGHUP', () => {
+  it('swaps in a valid version and refuses an invalid one, keeping the running version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-reload-'));
+    cpSync('rules/default.yaml', join(dir, 'default.yaml'));
+    const world = testWorld({ RULES_DIR: dir });
+    await world.setup();
+    const port = await freePort();
+    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
+    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
+    const version = async (): Promise<string | undefined> => /fraud_detector_rules_info\{version="([^"]+)"\} 1/.exec(await metrics())?.[1];
+    try {
+      await expect.poll(version, { timeout: 30_000 }).toMatch(/^1@/);
+      const first = await version();
+
+      writeFileSync(join(dir, 'default.yaml'), 'version: 2\nrules:\n  - id: broken\n    action: review\n    expression: event.amount >\n');
+      worker.child.kill('SIGHUP');
+      await expect.poll(metrics, { timeout: 10_000 }).toMatch(/fraud_detector_reloads_total\{kind="rules",result="failure"\} 1/);
+      expect(await version()).toBe(first);
+      expect(worker.output()).toMatch(/default\.yaml:5:\d+ rule broken/);
+
+      writeFileSync(join(dir, 'default.yaml'), 'version: 3\nrules:\n  - id: big\n    action: block\n    expression: event.amount > 10000.0\n');
+      worker.child.kill('SIGHUP');
+      await expect.poll(version, { timeout: 10_000 }).toMatch(/^3@/);
+      expect(await metrics()).toMatch(/fraud_detector_reloads_total\{kind="rules",result="success"\} 1/);
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    }
+  });
+});
