@@ -25,7 +25,7 @@ export function registerReplay(program: Command): void {
     .requiredOption('--out <file>', 'decisions, one JSON line per valid transaction, in input order')
     .option('--rejects <file>', 'bad lines with their line number and reason (default: <out>.rejects.jsonl)')
     .action(async (flags: ReplayFlags) => {
-      const config = loadConfig(process.env, flags.rules ? { RULES_DIR: flags.rules } : {});
+      const config = loadConfig(undefined, flags.rules ? { RULES_DIR: flags.rules } : {});
       const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
       const rejects = rejectsWriter(rejectsPath);
       const lines = await readTransactions(flags.transactions, rejects.reject);
