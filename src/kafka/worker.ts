@@ -40,6 +40,7 @@ export class DetectorWorker {
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private stopping = false;
+  private starting: Promise<void> | null = null;
   private running = false;
   private degraded = false;
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
@@ -52,7 +53,12 @@ export class DetectorWorker {
   ) {}
 
   /** Connects, joins the group and starts consuming; resolves once consumption has started. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.connectAndRun();
+    return this.starting;
+  }
+
+  private async connectAndRun(): Promise<void> {
     this.producer = createProducer(this.options.kafka);
     await this.producer.connect();
     this.consumer = createConsumer(this.options.kafka, this.options.groupId, this.options.maxBatchSize);
@@ -72,6 +78,9 @@ export class DetectorWorker {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // A stop during start-up (a pod told to go right away) lets the start finish first, so
+    // the clients are stopped from a known state and the process still exits cleanly.
+    await this.starting?.catch(() => undefined);
     this.running = false;
     this.updateReady();
     await this.consumer?.disconnect();

@@ -32,4 +32,16 @@ describe('worker HTTP endpoints', () => {
       expect(await worker.exited).toBe(0);
     }
   });
+
+  it('exits 0 when told to stop while it is still starting', async () => {
+    const world = testWorld();
+    await world.setup();
+    const port = await freePort();
+    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
+    // The HTTP server answers before the consumer has joined its group.
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status, { timeout: 30_000, interval: 10 }).toBe(200);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).not.toMatch(/"level":(50|60)/);
+  });
 });
