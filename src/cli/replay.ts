@@ -31,19 +31,19 @@ export function registerReplay(program: Command): void {
       const lines = await readTransactions(flags.transactions, rejects.reject);
       const labels = flags.labels ? (await readLabels(flags.labels, rejects.reject)).length : 0;
       const pipeline = buildPipeline(config, memoryStore(config));
-      const decisions = new Map<number, string>();
+      const decisions = new Map<number, { json: string; outcome: 'allow' | 'review' | 'block' }>();
       const ordered = byEventTime(lines);
       for (let i = 0; i < ordered.length; i += 1000) {
         const chunk = ordered.slice(i, i + 1000);
         const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
-        for (const d of outcome.decided) decisions.set((chunk[d.index] as TransactionLine).lineNo, JSON.stringify(d.decision));
+        for (const d of outcome.decided) decisions.set((chunk[d.index] as TransactionLine).lineNo, { json: JSON.stringify(d.decision), outcome: d.decision.decision });
       }
       const out = createWriteStream(flags.out);
       const counts = { allow: 0, review: 0, block: 0 };
       for (const l of lines) {
-        const json = decisions.get(l.lineNo) as string;
-        counts[(JSON.parse(json) as { decision: keyof typeof counts }).decision]++;
-        await writeLine(out, json);
+        const d = decisions.get(l.lineNo) as { json: string; outcome: keyof typeof counts };
+        counts[d.outcome]++;
+        await writeLine(out, d.json);
       }
       await Promise.all([closeStream(out), rejects.close()]);
       console.error(

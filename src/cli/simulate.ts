@@ -1,10 +1,11 @@
 // `fraud-detector simulate`: a seeded stream of transactions with injected fraud, to Kafka or to files.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { Command} from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createProducer, kafkaSettings } from '../kafka/client.js';
 import { Random } from '../simulate/random.js';
+import { closeStream, writeLine } from './files.js';
 import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
 
 interface SimulateFlags {
@@ -59,23 +60,19 @@ async function toFiles(sim: TransactionSimulator, flags: SimulateFlags): Promise
     t += Math.max(1, Math.round(arrivals.exponential(1000 / rate)));
     const s = sim.next(t);
     if (s.fraud) fraud++;
-    await write(tx, JSON.stringify(s.event));
+    await writeLine(tx, JSON.stringify(s.event));
     if (labels) {
       const label = sim.labelFor(s);
       pendingLabels.push({ at: Date.parse(label.timestamp), line: JSON.stringify(label) });
     }
   }
-  tx.end();
+  await closeStream(tx);
   if (labels) {
     pendingLabels.sort((a, b) => a.at - b.at);
-    for (const l of pendingLabels) await write(labels, l.line);
-    labels.end();
+    for (const l of pendingLabels) await writeLine(labels, l.line);
+    await closeStream(labels);
   }
   console.error(`wrote ${count} transactions (${fraud} fraudulent) to ${flags.out}${labels ? ` and ${count} labels to ${flags.labelsOut}` : ''}`);
-}
-
-function write(stream: WriteStream, line: string): Promise<void> {
-  return stream.write(line + '\n') ? Promise.resolve() : new Promise((r) => stream.once('drain', () => r()));
 }
 
 async function toKafka(sim: TransactionSimulator, flags: SimulateFlags): Promise<void> {

@@ -49,8 +49,13 @@ export function toParsedTransaction(data: unknown): ParsedTransaction {
   return { event, eventTimeMs: eventTimeOf(event.timestamp) };
 }
 
+/** The largest time a JavaScript Date holds (year 275760); later times cannot be decided. */
+export const MAX_EVENT_TIME_MS = 8_640_000_000_000_000;
+
 export function eventTimeOf(timestamp: string | number): number {
   const ms = typeof timestamp === 'number' ? timestamp : Date.parse(timestamp);
-  if (!Number.isFinite(ms)) throw new InvalidEventError('FD_EVENT_SCHEMA', `/timestamp: not a valid time: ${String(timestamp)}`);
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_EVENT_TIME_MS) {
+    throw new InvalidEventError('FD_EVENT_SCHEMA', `/timestamp: not a valid time: ${String(timestamp)}`);
+  }
   return ms;
 }

@@ -93,8 +93,9 @@ export class DetectorWorker {
     this.onBatchListeners.push(listener);
   }
 
+  /** Alive while the process answers; a draining worker is alive, only not ready. */
   healthy(): boolean {
-    return !this.stopping || this.running;
+    return true;
   }
 
   ready(): boolean {

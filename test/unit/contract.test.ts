@@ -34,6 +34,8 @@ describe('parseTransaction', () => {
     ['timestamp without zone', bytes(tx({ timestamp: '2026-03-01T12:00:00' })), 'FD_EVENT_SCHEMA'],
     ['bad IP address', bytes(tx({ ipAddress: '999.1.1.1' })), 'FD_EVENT_SCHEMA'],
     ['a JSON array', bytes([1, 2]), 'FD_EVENT_SCHEMA'],
+    ['an epoch time no Date can hold', bytes(tx({ timestamp: 1e20 })), 'FD_EVENT_SCHEMA'],
+    ['an amount above 10^12', bytes(tx({ amount: 1e308 })), 'FD_EVENT_SCHEMA'],
   ])('rejects %s with a code', (_, value, code) => {
     expect(codeOf(value)).toBe(code);
   });
