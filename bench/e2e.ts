@@ -9,10 +9,11 @@
 // With --decisions off (the product's default) only alerts are produced and the latency is
 // measured on the alerts; with on, every decision goes to the decisions topic.
 //        [--worker-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']  (profile the worker)
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { Redis } from 'ioredis';
 import { TransactionSimulator, DEFAULT_SIMULATOR_OPTIONS } from '../src/simulate/simulator.js';
 
 const { values } = parseArgs({
@@ -36,6 +37,8 @@ const id = `bench-${randomUUID().slice(0, 8)}`;
 const topics = { tx: `${id}-tx`, passthrough: `${id}-pass`, alerts: `${id}-alerts`, decisions: `${id}-decisions`, dlq: `${id}-dlq` };
 
 async function main(): Promise<void> {
+  // The worker runs from dist/: build it, so the figures are for the code in src/.
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })) });
@@ -59,8 +62,21 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await deleteFeatureKeys();
     await admin.disconnect();
   }
+}
+
+/** The run's entity states would otherwise stay in Redis for their 31-day TTL. */
+async function deleteFeatureKeys(): Promise<void> {
+  const client = new Redis(redisUrl);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${id}:*`, 'COUNT', 10_000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  client.disconnect();
 }
 
 /** Seconds the worker spent per stage while draining, from its own /metrics. */
@@ -69,7 +85,8 @@ async function stageBreakdown(): Promise<string> {
   const parts: string[] = [];
   for (const m of body.matchAll(/^fraud_detector_stage_duration_seconds_sum\{stage="([a-z]+)"\} (\S+)$/gm)) parts.push(`${m[1]} ${Number(m[2]).toFixed(2)} s`);
   const batches = /^fraud_detector_batch_size_count (\S+)$/m.exec(body)?.[1];
-  return `  worker time by stage (summed over concurrent partitions): ${parts.join(', ')}; ${batches} batches`;
+  const conflicts = /^fraud_detector_feature_conflicts_total (\S+)$/m.exec(body)?.[1];
+  return `  worker time by stage (summed over concurrent partitions): ${parts.join(', ')}; ${batches} batches; ${conflicts} entity states recomputed after a conflict`;
 }
 
 async function preload(n: number): Promise<number> {

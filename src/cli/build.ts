@@ -5,6 +5,7 @@ import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
 import { RedisFeatureStore } from '../features/redis/redis-store.js';
 import type { FeatureStore } from '../features/store.js';
+import { CoalescingFeatureStore } from '../features/coalescing-store.js';
 import { NoModelScorer, type Scorer } from '../models/scorer.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -24,12 +25,13 @@ export interface StoreHooks {
 
 export function redisStore(config: Config, hooks: StoreHooks = {}, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
   const client = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, hooks.onError);
-  return new RedisFeatureStore(client, {
+  const store = new RedisFeatureStore(client, {
     keyPrefix: config.REDIS_KEY_PREFIX,
     allowedLatenessMs: config.ALLOWED_LATENESS_MS,
     ttlMs: longestWindowMs(features) + config.ALLOWED_LATENESS_MS,
     onConflict: hooks.onConflict,
   });
+  return new CoalescingFeatureStore(store);
 }
 
 export function memoryStore(config: Config): FeatureStore {

@@ -3,27 +3,59 @@
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { Aggregation, FeatureSet } from './definitions.js';
 import { ENTITY_FIELD, EVENT_FEATURES } from './definitions.js';
-import type { EntityBatch, EntityObservation, FeatureStore, WindowAggregate } from './store.js';
+import { DUPLICATE, TOO_LATE, type EntityBatch, type FeatureStore } from './store.js';
 
-export interface BatchFeatures {
-  /** Row-major, `names.length` values per event, in the feature set's order. */
-  matrix: Float32Array;
-  /** Per event: `{ account: { count_1h: 3, ... }, event: {...} }`, for rules and explanations. */
-  named: Record<string, Record<string, number>>[];
-  /** Per event: older than the allowed lateness (decided, not applied). */
-  tooLate: boolean[];
-  /** Per event: its transactionId had already been applied. */
-  duplicate: boolean[];
+export type NamedFeatures = Record<string, Record<string, number>>;
+
+/** The features of a batch: one row per event, in the feature set's order. */
+export class BatchFeatures {
+  /** Row-major, `width` values per event, for the model. */
+  readonly matrix: Float32Array;
+
+  constructor(
+    /** Row-major, `width` values per event, at full precision (for rules and explanations). */
+    readonly values: Float64Array,
+    readonly width: number,
+    private readonly groups: readonly FeatureGroup[],
+    /** Per event: 1 when older than the allowed lateness (decided, not applied). */
+    readonly tooLate: Uint8Array,
+    /** Per event: 1 when its transactionId had already been applied. */
+    readonly duplicate: Uint8Array,
+  ) {
+    this.matrix = new Float32Array(values);
+  }
+
+  /** One event's features as `{ account: { count_1h: 3, ... }, event: {...} }`. */
+  named(row: number): NamedFeatures {
+    const base = row * this.width;
+    const out: NamedFeatures = {};
+    for (const g of this.groups) {
+      const values = { ...g.template };
+      for (let i = 0; i < g.keys.length; i++) values[g.keys[i] as string] = this.values[base + (g.columns[i] as number)] as number;
+      out[g.group] = values;
+    }
+    return out;
+  }
 }
 
 /** Default for `account.seconds_since_last` when the account has no earlier event in the store. */
 export const NO_PREVIOUS_EVENT_SECONDS = 30 * 86_400;
 
+interface FeatureGroup {
+  group: string;
+  keys: string[];
+  columns: number[];
+  /** An object with the group's keys, copied per event so every copy shares one shape. */
+  template: Record<string, number>;
+}
+
 interface Plan {
   /** Per windowed feature: where its aggregate is found, and where its value goes. */
-  windowed: { group: string; key: string; entity: number; window: number; aggregation: Aggregation; column: number }[];
+  windowed: { entity: number; window: number; aggregation: Aggregation; column: number }[];
+  /** Columns of event.amount, event.hour_of_day, event.day_of_week, account.seconds_since_last (-1: not in the set). */
   eventColumns: number[];
   accountEntity: number;
+  groups: FeatureGroup[];
 }
 
 const plans = new WeakMap<FeatureSet, Plan>();
@@ -31,14 +63,26 @@ const plans = new WeakMap<FeatureSet, Plan>();
 function planFor(set: FeatureSet): Plan {
   let plan = plans.get(set);
   if (!plan) {
+    const groups: FeatureGroup[] = [];
+    set.names.forEach((name, column) => {
+      const dot = name.indexOf('.');
+      const group = name.slice(0, dot);
+      const key = name.slice(dot + 1);
+      let g = groups.find((x) => x.group === group);
+      if (!g) groups.push((g = { group, keys: [], columns: [], template: {} }));
+      g.keys.push(key);
+      g.columns.push(column);
+      g.template[key] = 0;
+    });
     plan = {
       windowed: set.windowed.map((def) => {
         const entity = set.entities.findIndex((e) => e.entity === def.entity);
         const window = (set.entities[entity]?.windows ?? []).findIndex((w) => w.name === def.window);
-        return { group: def.entity, key: `${def.aggregation}_${def.window}`, entity, window, aggregation: def.aggregation, column: set.names.indexOf(def.name) };
+        return { entity, window, aggregation: def.aggregation, column: set.names.indexOf(def.name) };
       }),
       eventColumns: EVENT_FEATURES.map((name) => set.names.indexOf(name)),
       accountEntity: set.entities.findIndex((e) => e.entity === 'account'),
+      groups,
     };
     plans.set(set, plan);
   }
@@ -51,36 +95,37 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
   const observed = await store.observe(batches);
   const width = set.names.length;
   const entityCount = set.entities.length;
-  const matrix = new Float32Array(events.length * width);
-  const named: Record<string, Record<string, number>>[] = [];
-  const tooLate: boolean[] = [];
-  const duplicate: boolean[] = [];
-  const seen: (EntityObservation | undefined)[] = new Array<EntityObservation | undefined>(entityCount);
+  const values = new Float64Array(events.length * width);
+  const tooLate = new Uint8Array(events.length);
+  const duplicate = new Uint8Array(events.length);
+  const [amountCol, hourCol, dayCol, sinceCol] = plan.eventColumns as [number, number, number, number];
+  const a = observed.aggregates;
   events.forEach((tx, row) => {
-    for (let e = 0; e < entityCount; e++) {
-      const b = slots[row * entityCount * 2 + e * 2] as number;
-      seen[e] = b < 0 ? undefined : (observed[b] as EntityObservation[])[slots[row * entityCount * 2 + e * 2 + 1] as number];
-    }
-    const account = seen[plan.accountEntity];
-    const values = eventFeatures(tx, account);
     const base = row * width;
-    const ev = values.event as Record<string, number>;
-    const eventValues = [ev.amount, ev.hour_of_day, ev.day_of_week, (values.account as Record<string, number>).seconds_since_last];
-    plan.eventColumns.forEach((col, i) => {
-      if (col >= 0) matrix[base + col] = eventValues[i] as number;
-    });
+    const amount = tx.event.amount;
+    const date = new Date(tx.eventTimeMs);
+    if (amountCol >= 0) values[base + amountCol] = amount;
+    if (hourCol >= 0) values[base + hourCol] = date.getUTCHours();
+    if (dayCol >= 0) values[base + dayCol] = date.getUTCDay();
+    const slot = row * entityCount * 2;
     for (const f of plan.windowed) {
-      const obs = seen[f.entity];
-      const agg = obs?.windows[f.window];
-      const value = agg ? aggregate(f.aggregation, agg, tx.event.amount) : 0;
-      (values[f.group] ??= {})[f.key] = value;
-      matrix[base + f.column] = value;
+      const b = slots[slot + f.entity * 2] as number;
+      if (b < 0) continue; // the event lacks this entity: 0
+      const at = observed.aggregateAt(b, slots[slot + f.entity * 2 + 1] as number) + f.window * 3;
+      values[base + f.column] = aggregate(f.aggregation, a[at] as number, a[at + 1] as number, a[at + 2] as number, amount);
     }
-    named.push(values);
-    tooLate.push(account?.tooLate ?? false);
-    duplicate.push(account?.duplicate ?? false);
+    const ab = plan.accountEntity >= 0 ? (slots[slot + plan.accountEntity * 2] as number) : -1;
+    let previous = NaN;
+    if (ab >= 0) {
+      const r = observed.row(ab, slots[slot + plan.accountEntity * 2 + 1] as number);
+      const flags = observed.flags[r] as number;
+      tooLate[row] = (flags & TOO_LATE) !== 0 ? 1 : 0;
+      duplicate[row] = (flags & DUPLICATE) !== 0 ? 1 : 0;
+      previous = observed.previousTimeMs[r] as number;
+    }
+    if (sinceCol >= 0) values[base + sinceCol] = Number.isNaN(previous) ? NO_PREVIOUS_EVENT_SECONDS : Math.max(0, (tx.eventTimeMs - previous) / 1000);
   });
-  return { matrix, named, tooLate, duplicate };
+  return new BatchFeatures(values, width, plan.groups, tooLate, duplicate);
 }
 
 /**
@@ -88,50 +133,43 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
  * entity, the batch index and the event's index in it (-1 when the event lacks that entity).
  */
 function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): { batches: EntityBatch[]; slots: Int32Array } {
-  const index = new Map<string, number>();
-  const batches: EntityBatch[] = [];
   const entityCount = set.entities.length;
+  const index = set.entities.map(() => new Map<string, EntityBatch>());
+  const positions = set.entities.map(() => new Map<string, number>());
+  const batches: EntityBatch[] = [];
   const slots = new Int32Array(events.length * entityCount * 2).fill(-1);
   events.forEach((tx, row) => {
     // One event object shared by every entity of the transaction.
     const event = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
-    set.entities.forEach(({ entity, windows }, e) => {
+    for (let e = 0; e < entityCount; e++) {
+      const { entity, windows } = set.entities[e] as FeatureSet['entities'][number];
       const id = tx.event[ENTITY_FIELD[entity]];
-      if (typeof id !== 'string') return;
-      const key = `${entity}\u0000${id}`;
-      let b = index.get(key);
-      if (b === undefined) {
-        b = batches.push({ entity, id, windows, events: [] }) - 1;
-        index.set(key, b);
+      if (typeof id !== 'string') continue;
+      const byId = index[e] as Map<string, EntityBatch>;
+      let batch = byId.get(id);
+      if (batch === undefined) {
+        batch = { entity, id, windows, events: [] };
+        byId.set(id, batch);
+        (positions[e] as Map<string, number>).set(id, batches.push(batch) - 1);
       }
-      const at = (batches[b] as EntityBatch).events.push(event) - 1;
-      slots[row * entityCount * 2 + e * 2] = b;
-      slots[row * entityCount * 2 + e * 2 + 1] = at;
-    });
+      slots[row * entityCount * 2 + e * 2] = (positions[e] as Map<string, number>).get(id) as number;
+      slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(event) - 1;
+    }
   });
   return { batches, slots };
 }
 
-function eventFeatures(tx: ParsedTransaction, account: EntityObservation | undefined): Record<string, Record<string, number>> {
-  const date = new Date(tx.eventTimeMs);
-  const prev = account?.previousTimeMs ?? null;
-  return {
-    event: { amount: tx.event.amount, hour_of_day: date.getUTCHours(), day_of_week: date.getUTCDay() },
-    account: { seconds_since_last: prev === null ? NO_PREVIOUS_EVENT_SECONDS : Math.max(0, (tx.eventTimeMs - prev) / 1000) },
-  };
-}
-
-function aggregate(kind: Aggregation, agg: WindowAggregate, amount: number): number {
-  const mean = agg.count > 0 ? agg.sum / agg.count : 0;
+function aggregate(kind: Aggregation, count: number, sum: number, sumSq: number, amount: number): number {
+  const mean = count > 0 ? sum / count : 0;
   switch (kind) {
     case 'count':
-      return agg.count;
+      return count;
     case 'sum':
-      return agg.sum;
+      return sum;
     case 'mean':
       return mean;
     case 'std':
-      return agg.count > 1 ? Math.sqrt(Math.max(0, agg.sumSq / agg.count - mean * mean)) : 0;
+      return count > 1 ? Math.sqrt(Math.max(0, sumSq / count - mean * mean)) : 0;
     case 'amount_ratio':
       return mean > 0 ? amount / mean : 1;
   }

@@ -1,23 +1,17 @@
 // One entity's window state and the algorithm that applies an event to it. Both stores run
-// this same code: the memory store keeps states in a Map, the Redis store reads them,
-// applies the batch here and writes them back with a compare-and-set.
+// this same code: the memory store and the Redis store keep states encoded (state-codec.ts),
+// decode them into this working form for a batch, apply the batch here and encode them back.
 //
 // Each window is a ring of time buckets plus a running total: bucket j lives in ring slot
 // j mod ringSlots, so a newer bucket overwrites an expired one and the state stays bounded
 // with no clean-up pass; in-order events update the running total in O(1).
-import type { EntityEvent, EntityObservation, WindowAggregate } from './store.js';
-import type { StateSpec, WindowSpec } from './windows.js';
-
-export interface WindowState {
-  /** First bucket of the running window; null before the first event. */
-  start: number | null;
-  /** The running total over the window. */
-  count: number;
-  sum: number;
-  sumSq: number;
-  /** Ring slot k at [4k]: bucket index, count, sum, sumSq; a hole where the slot is empty. */
-  ring: number[];
-}
+//
+// The working form is a dense region of a Float64Array (layout in windows.ts, StateSpec) in an
+// arena reused from batch to batch, and results go into the batch's typed arrays: the hot
+// path allocates no typed array per entity and no object per event.
+import type { EntityEvent } from './store.js';
+import { DUPLICATE, TOO_LATE, type Observations } from './store.js';
+import type { StateSpec } from './windows.js';
 
 export interface DedupeSlot {
   /** The dedupe bucket (of event time) the slot holds. */
@@ -27,108 +21,149 @@ export interface DedupeSlot {
 }
 
 export interface EntityState {
-  last: number | null;
-  windows: WindowState[];
+  /** Event time of the latest in-order event; NaN before the first. */
+  last: number;
+  /**
+   * From `base`, per window w, at base + spec.heads[w]: first bucket of the running window (NaN
+   * before the first event), then its running count, sum and sum of squares; its ring at
+   * base + spec.ringAt[w]: per slot, bucket index (NaN when empty), count, sum, sum of squares.
+   */
+  values: Float64Array;
+  base: number;
   dedupe: Map<number, DedupeSlot>;
 }
 
-export function emptyState(spec: StateSpec): EntityState {
-  return { last: null, windows: spec.rings.map(() => ({ start: null, count: 0, sum: 0, sumSq: 0, ring: [] })), dedupe: new Map() };
+/**
+ * Working memory for the states of one synchronous pass (decode → apply → encode), reused by
+ * the next pass: states taken from it are valid until `reset`.
+ */
+export class StateArena {
+  private memory = new Float64Array(1 << 16);
+  private used = 0;
+
+  reset(): void {
+    this.used = 0;
+  }
+
+  /** A fresh, empty state. */
+  take(spec: StateSpec): EntityState {
+    if (this.used + spec.size > this.memory.length) {
+      // States already taken keep the old memory; new ones go to a larger one.
+      this.memory = new Float64Array(Math.max(this.memory.length * 2, spec.size));
+      this.used = 0;
+    }
+    const base = this.used;
+    this.used += spec.size;
+    const values = this.memory;
+    values.fill(NaN, base, base + spec.size);
+    for (const h of spec.heads) values[base + h + 1] = values[base + h + 2] = values[base + h + 3] = 0;
+    return { last: NaN, values, base, dedupe: new Map() };
+  }
 }
 
-/** Applies one event (unless it is a duplicate or too late) and returns the state as of it. */
-export function observeEvent(state: EntityState, spec: StateSpec, event: EntityEvent): { observation: EntityObservation; changed: boolean } {
+/**
+ * Applies one event (unless it is a duplicate or too late), writes the state as of it into
+ * `row` of `out` (its aggregates from `aggregateAt`), and tells whether the state changed.
+ */
+export function observeEvent(state: EntityState, spec: StateSpec, event: EntityEvent, out: Observations, row: number, aggregateAt: number): boolean {
   const { transactionId, eventTimeMs: ts, amount } = event;
   const last = state.last;
-  const tooLate = last !== null && ts < last - spec.allowedLatenessMs;
+  const hasLast = !Number.isNaN(last);
+  const tooLate = hasLast && ts < last - spec.allowedLatenessMs;
   const d = Math.floor(ts / spec.dedupe.bucketMs);
   const slotKey = d % spec.dedupe.slots;
   const seen = state.dedupe.get(slotKey);
-  const needle = `\n${transactionId}\n`;
-  const duplicate = !tooLate && seen !== undefined && seen.d === d && seen.ids.includes(needle);
+  const duplicate = !tooLate && seen !== undefined && seen.d === d && seen.ids.includes(`\n${transactionId}\n`);
   const apply = !duplicate && !tooLate;
-  const inOrder = last === null || ts >= last;
-  const windows = spec.windows.map((w, i) => observeWindow(state.windows[i] as WindowState, w, spec.rings[i] as number, ts, amount, apply, inOrder, tooLate));
-  const previousTimeMs = apply && inOrder ? last : null;
+  const inOrder = !hasLast || ts >= last;
+  const windowCount = spec.windows.length;
+  for (let w = 0; w < windowCount; w++) observeWindow(state.values, state.base, spec, w, ts, amount, apply, inOrder, tooLate, out.aggregates, aggregateAt + w * 3);
+  out.previousTimeMs[row] = apply && inOrder ? last : NaN;
+  out.flags[row] = (duplicate ? DUPLICATE : 0) | (tooLate ? TOO_LATE : 0);
   if (apply) {
     if (inOrder) state.last = ts;
     if (seen && seen.d === d) seen.ids += `${transactionId}\n`;
-    else state.dedupe.set(slotKey, { d, ids: needle });
+    else state.dedupe.set(slotKey, { d, ids: `\n${transactionId}\n` });
   }
-  return { observation: { duplicate, tooLate, previousTimeMs, windows }, changed: apply };
+  return apply;
 }
 
-function sumBuckets(ring: number[], slots: number, from: number, to: number): WindowAggregate {
-  const acc = { count: 0, sum: 0, sumSq: 0 };
+/** Adds buckets [from, to] of a ring into out[at..at+2]. */
+function addBuckets(values: Float64Array, ringAt: number, slots: number, from: number, to: number, out: Float64Array, at: number): void {
   for (let j = from; j <= to; j++) {
-    const k = (j % slots) * 4;
-    if (ring[k] === j) {
-      acc.count += ring[k + 1] as number;
-      acc.sum += ring[k + 2] as number;
-      acc.sumSq += ring[k + 3] as number;
+    const k = ringAt + (j % slots) * 4;
+    if (values[k] === j) {
+      out[at] = (out[at] as number) + (values[k + 1] as number);
+      out[at + 1] = (out[at + 1] as number) + (values[k + 2] as number);
+      out[at + 2] = (out[at + 2] as number) + (values[k + 3] as number);
     }
   }
-  return acc;
 }
 
-function observeWindow(w: WindowState, spec: WindowSpec, slots: number, ts: number, amount: number, apply: boolean, inOrder: boolean, tooLate: boolean): WindowAggregate {
-  const b = Math.floor(ts / spec.bucketMs);
-  const n = spec.buckets;
-  const ring = w.ring;
+function observeWindow(values: Float64Array, base: number, spec: StateSpec, w: number, ts: number, amount: number, apply: boolean, inOrder: boolean, tooLate: boolean, out: Float64Array, at: number): void {
+  const window = spec.windows[w] as StateSpec['windows'][number];
+  const slots = spec.rings[w] as number;
+  const ringAt = base + (spec.ringAt[w] as number);
+  const h = base + (spec.heads[w] as number);
+  const b = Math.floor(ts / window.bucketMs);
+  const n = window.buckets;
+  const sq = amount * amount;
+  out[at] = out[at + 1] = out[at + 2] = 0;
   if (!apply) {
     // too late (read, plus itself) or a duplicate (already in its bucket): not applied
-    const read = sumBuckets(ring, slots, b - n + 1, b);
+    addBuckets(values, ringAt, slots, b - n + 1, b, out, at);
     if (tooLate) {
-      read.count += 1;
-      read.sum += amount;
-      read.sumSq += amount * amount;
+      out[at] = (out[at]) + 1;
+      out[at + 1] = (out[at + 1] as number) + amount;
+      out[at + 2] = (out[at + 2] as number) + sq;
     }
-    return read;
+    return;
   }
-  let result: WindowAggregate;
   if (inOrder) {
     const newStart = b - n + 1;
-    if (w.start === null) {
-      w.start = newStart;
-    } else if (newStart > w.start) {
-      if (newStart - w.start >= n) {
-        w.count = w.sum = w.sumSq = 0;
+    const start = values[h] as number;
+    if (Number.isNaN(start)) {
+      values[h] = newStart;
+    } else if (newStart > start) {
+      if (newStart - start >= n) {
+        values[h + 1] = values[h + 2] = values[h + 3] = 0;
       } else {
         // buckets [start, newStart) leave the running window
-        const e = sumBuckets(ring, slots, w.start, newStart - 1);
-        w.count -= e.count;
-        w.sum -= e.sum;
-        w.sumSq -= e.sumSq;
-        if (w.count <= 0) w.count = w.sum = w.sumSq = 0;
+        addBuckets(values, ringAt, slots, start, newStart - 1, out, at);
+        values[h + 1] = (values[h + 1] as number) - (out[at]);
+        values[h + 2] = (values[h + 2] as number) - (out[at + 1] as number);
+        values[h + 3] = (values[h + 3] as number) - (out[at + 2] as number);
+        if ((values[h + 1] as number) <= 0) values[h + 1] = values[h + 2] = values[h + 3] = 0;
       }
-      w.start = newStart;
+      values[h] = newStart;
     }
-    w.count += 1;
-    w.sum += amount;
-    w.sumSq += amount * amount;
-    result = { count: w.count, sum: w.sum, sumSq: w.sumSq };
+    values[h + 1] = (values[h + 1] as number) + 1;
+    values[h + 2] = (values[h + 2] as number) + amount;
+    values[h + 3] = (values[h + 3] as number) + sq;
+    out[at] = values[h + 1] as number;
+    out[at + 1] = values[h + 2] as number;
+    out[at + 2] = values[h + 3] as number;
   } else {
     // in the allowed lateness: counted in its bucket, and in the running total when inside it
-    if (b >= (w.start as number)) {
-      w.count += 1;
-      w.sum += amount;
-      w.sumSq += amount * amount;
+    if (b >= (values[h] as number)) {
+      values[h + 1] = (values[h + 1] as number) + 1;
+      values[h + 2] = (values[h + 2] as number) + amount;
+      values[h + 3] = (values[h + 3] as number) + sq;
     }
-    result = sumBuckets(ring, slots, b - n + 1, b);
-    result.count += 1;
-    result.sum += amount;
-    result.sumSq += amount * amount;
+    addBuckets(values, ringAt, slots, b - n + 1, b, out, at);
+    out[at] = (out[at]) + 1;
+    out[at + 1] = (out[at + 1] as number) + amount;
+    out[at + 2] = (out[at + 2] as number) + sq;
   }
-  const k = (b % slots) * 4;
-  if (ring[k] === b) {
-    ring[k + 1] = (ring[k + 1] as number) + 1;
-    ring[k + 2] = (ring[k + 2] as number) + amount;
-    ring[k + 3] = (ring[k + 3] as number) + amount * amount;
+  const k = ringAt + (b % slots) * 4;
+  if (values[k] === b) {
+    values[k + 1] = (values[k + 1] as number) + 1;
+    values[k + 2] = (values[k + 2] as number) + amount;
+    values[k + 3] = (values[k + 3] as number) + sq;
   } else {
-    ring[k] = b;
-    ring[k + 1] = 1;
-    ring[k + 2] = amount;
-    ring[k + 3] = amount * amount;
+    values[k] = b;
+    values[k + 1] = 1;
+    values[k + 2] = amount;
+    values[k + 3] = sq;
   }
-  return result;
 }

@@ -4,8 +4,7 @@
 //   dedupe slot count, per dedupe slot: slot, dedupe bucket, byte length of its ids;
 //   then the ids of every dedupe slot, in that order.
 // The version comes first: the compare-and-set script reads only those 8 bytes.
-import type { EntityState, WindowState } from './entity-state.js';
-import { emptyState } from './entity-state.js';
+import type { EntityState, StateArena } from './entity-state.js';
 import type { StateSpec } from './windows.js';
 
 export interface VersionedState {
@@ -14,86 +13,124 @@ export interface VersionedState {
   state: EntityState;
 }
 
-export function encodeState(state: EntityState, version: number): Buffer {
-  let doubles = 4;
-  for (const w of state.windows) {
-    doubles += 5;
-    for (let k = 0; k < w.ring.length; k += 4) if (w.ring[k] !== undefined) doubles += 5;
-  }
+/** Bytes `writeState` writes for this state. */
+export function encodedLength(state: EntityState, spec: StateSpec): number {
+  const values = state.values;
+  let doubles = 4 + state.dedupe.size * 3;
   let idBytes = 0;
-  const ids: { slot: number; d: number; text: string; bytes: number }[] = [];
-  for (const [slot, x] of state.dedupe) {
-    const bytes = Buffer.byteLength(x.ids, 'utf8');
-    ids.push({ slot, d: x.d, text: x.ids, bytes });
-    idBytes += bytes;
+  for (let w = 0; w < spec.rings.length; w++) {
+    doubles += 5;
+    const ringAt = state.base + (spec.ringAt[w] as number);
+    const end = ringAt + (spec.rings[w] as number) * 4;
+    for (let k = ringAt; k < end; k += 4) if (!Number.isNaN(values[k])) doubles += 5;
   }
-  doubles += ids.length * 3;
-  // One allocation: the doubles through a Float64Array (native order: this layout is
-  // little-endian, as are the machines we run on), then the ids written into the same memory.
-  const memory = new ArrayBuffer(doubles * 8 + idBytes);
-  const f = new Float64Array(memory, 0, doubles);
+  for (const x of state.dedupe.values()) idBytes += Buffer.byteLength(x.ids, 'utf8');
+  return doubles * 8 + idBytes;
+}
+
+/**
+ * Doubles are assembled and read in this aligned scratch memory and moved with one copy:
+ * Buffer's per-value readDoubleLE/writeDoubleLE cost about 20 ns each. Safe to share: every
+ * use is synchronous.
+ */
+let scratch = new Float64Array(4096);
+let scratchBytes = new Uint8Array(scratch.buffer);
+
+function scratchFor(doubles: number): Float64Array {
+  if (scratch.length < doubles) {
+    scratch = new Float64Array(Math.max(doubles, scratch.length * 2));
+    scratchBytes = new Uint8Array(scratch.buffer);
+  }
+  return scratch;
+}
+
+/** Writes the state with its version at `offset` of `target`; returns the offset after it. */
+export function writeState(state: EntityState, version: number, spec: StateSpec, target: Buffer, offset: number): number {
+  const values = state.values;
+  let most = 4 + state.dedupe.size * 3;
+  for (const slots of spec.rings) most += 5 + slots * 5;
+  const f = scratchFor(most);
   let at = 0;
   f[at++] = version;
-  f[at++] = state.last ?? NaN;
-  f[at++] = state.windows.length;
-  for (const w of state.windows) {
-    f[at++] = w.start ?? NaN;
-    f[at++] = w.count;
-    f[at++] = w.sum;
-    f[at++] = w.sumSq;
+  f[at++] = state.last;
+  f[at++] = spec.rings.length;
+  for (let w = 0; w < spec.rings.length; w++) {
+    const h = state.base + (spec.heads[w] as number);
+    f[at++] = values[h] as number;
+    f[at++] = values[h + 1] as number;
+    f[at++] = values[h + 2] as number;
+    f[at++] = values[h + 3] as number;
     const filledAt = at++;
     let filled = 0;
-    const ring = w.ring;
-    for (let k = 0; k < ring.length; k += 4) {
-      if (ring[k] === undefined) continue;
+    const ringAt = state.base + (spec.ringAt[w] as number);
+    const slots = spec.rings[w] as number;
+    for (let slot = 0; slot < slots; slot++) {
+      const k = ringAt + slot * 4;
+      if (Number.isNaN(values[k])) continue;
       filled++;
-      f[at++] = k / 4;
-      f[at++] = ring[k] as number;
-      f[at++] = ring[k + 1] as number;
-      f[at++] = ring[k + 2] as number;
-      f[at++] = ring[k + 3] as number;
+      f[at++] = slot;
+      f[at++] = values[k] as number;
+      f[at++] = values[k + 1] as number;
+      f[at++] = values[k + 2] as number;
+      f[at++] = values[k + 3] as number;
     }
     f[filledAt] = filled;
   }
-  f[at++] = ids.length;
-  for (const x of ids) {
-    f[at++] = x.slot;
+  f[at++] = state.dedupe.size;
+  for (const [slot, x] of state.dedupe) {
+    f[at++] = slot;
     f[at++] = x.d;
-    f[at++] = x.bytes;
+    f[at++] = Buffer.byteLength(x.ids, 'utf8');
   }
-  const buf = Buffer.from(memory);
-  let offset = doubles * 8;
-  for (const x of ids) offset += buf.write(x.text, offset, 'utf8');
+  target.set(scratchBytes.subarray(0, at * 8), offset);
+  let end = offset + at * 8;
+  for (const x of state.dedupe.values()) end += target.write(x.ids, end, 'utf8');
+  return end;
+}
+
+export function encodeState(state: EntityState, version: number, spec: StateSpec): Buffer {
+  const buf = Buffer.allocUnsafe(encodedLength(state, spec));
+  writeState(state, version, spec, buf, 0);
   return buf;
 }
 
-/** Decodes a stored state; an absent value, or one written for other windows, is a fresh state. */
-export function decodeState(buf: Buffer | null, spec: StateSpec): VersionedState {
-  if (buf === null) return { version: 0, state: emptyState(spec) };
+/**
+ * Decodes a stored state into a fresh state from `arena`; an absent value, or one written for
+ * other windows, is an empty state.
+ */
+export function decodeState(buf: Buffer | null, spec: StateSpec, arena: StateArena): VersionedState {
+  const state = arena.take(spec);
+  if (buf === null) return { version: 0, state };
+  // The whole value into aligned memory; the doubles are read there, the ids from `buf`.
+  const f = scratchFor(buf.length >> 3);
+  scratchBytes.set(buf.subarray(0, (buf.length >> 3) * 8));
   let at = 0;
-  const f64 = (): number => {
-    const v = buf.readDoubleLE(at);
-    at += 8;
-    return v;
-  };
-  const version = f64();
-  const last = f64();
-  if (f64() !== spec.windows.length) return { version, state: emptyState(spec) };
-  const windows: WindowState[] = spec.rings.map(() => {
-    const start = f64();
-    const w: WindowState = { start: Number.isNaN(start) ? null : start, count: f64(), sum: f64(), sumSq: f64(), ring: [] };
-    for (let n = f64(); n > 0; n--) {
-      const k = f64() * 4;
-      for (let i = 0; i < 4; i++) w.ring[k + i] = f64();
+  const version = f[at++] as number;
+  const last = f[at++] as number;
+  if (f[at++] !== spec.rings.length) return { version, state };
+  state.last = last;
+  const values = state.values;
+  for (let w = 0; w < spec.rings.length; w++) {
+    const h = state.base + (spec.heads[w] as number);
+    values[h] = f[at++] as number;
+    values[h + 1] = f[at++] as number;
+    values[h + 2] = f[at++] as number;
+    values[h + 3] = f[at++] as number;
+    const ringAt = state.base + (spec.ringAt[w] as number);
+    for (let n = f[at++] as number; n > 0; n--) {
+      const k = ringAt + (f[at++] as number) * 4;
+      values[k] = f[at++] as number;
+      values[k + 1] = f[at++] as number;
+      values[k + 2] = f[at++] as number;
+      values[k + 3] = f[at++] as number;
     }
-    return w;
-  });
-  const heads: { slot: number; d: number; len: number }[] = [];
-  for (let n = f64(); n > 0; n--) heads.push({ slot: f64(), d: f64(), len: f64() });
-  const dedupe = new Map<number, { d: number; ids: string }>();
-  for (const h of heads) {
-    dedupe.set(h.slot, { d: h.d, ids: buf.toString('utf8', at, at + h.len) });
-    at += h.len;
   }
-  return { version, state: { last: Number.isNaN(last) ? null : last, windows, dedupe } };
+  const dedupeSlots = f[at++] as number;
+  let offset = (at + dedupeSlots * 3) * 8;
+  for (let n = 0; n < dedupeSlots; n++, at += 3) {
+    const len = f[at + 2] as number;
+    state.dedupe.set(f[at] as number, { d: f[at + 1] as number, ids: buf.toString('utf8', offset, offset + len) });
+    offset += len;
+  }
+  return { version, state };
 }

@@ -34,9 +34,90 @@ export interface EntityObservation {
   windows: WindowAggregate[];
 }
 
+export const DUPLICATE = 1;
+export const TOO_LATE = 2;
+
+/**
+ * What the store saw for every event of a store call, in typed arrays (no object per event
+ * on the hot path). Row r is one event of one batch entry; `at(b, i)` gives event i of batch
+ * entry b as an object.
+ */
+export class Observations {
+  /** Per row, per window of its entity: count, sum, sum of squares. */
+  readonly aggregates: Float64Array;
+  /** Per row: the entity's previous event time when this event is in order, else NaN. */
+  readonly previousTimeMs: Float64Array;
+  /** Per row: DUPLICATE and TOO_LATE bits. */
+  readonly flags: Uint8Array;
+  private readonly firstRow: Int32Array;
+  private readonly firstAggregate: Int32Array;
+  private readonly windowCounts: Int32Array;
+
+  constructor(batches: readonly EntityBatch[]) {
+    this.firstRow = new Int32Array(batches.length);
+    this.firstAggregate = new Int32Array(batches.length);
+    this.windowCounts = new Int32Array(batches.length);
+    let rows = 0;
+    let aggregates = 0;
+    batches.forEach((b, i) => {
+      this.firstRow[i] = rows;
+      this.firstAggregate[i] = aggregates;
+      this.windowCounts[i] = b.windows.length;
+      rows += b.events.length;
+      aggregates += b.events.length * b.windows.length * 3;
+    });
+    this.aggregates = new Float64Array(aggregates);
+    this.previousTimeMs = new Float64Array(rows);
+    this.flags = new Uint8Array(rows);
+  }
+
+  /** The row of event i of batch entry b. */
+  row(b: number, i: number): number {
+    return (this.firstRow[b] as number) + i;
+  }
+
+  /** Where event i of batch entry b has its first window's count in `aggregates`. */
+  aggregateAt(b: number, i: number): number {
+    return (this.firstAggregate[b] as number) + i * (this.windowCounts[b] as number) * 3;
+  }
+
+  at(b: number, i: number): EntityObservation {
+    const row = this.row(b, i);
+    const flags = this.flags[row] as number;
+    const previous = this.previousTimeMs[row] as number;
+    const windows: WindowAggregate[] = [];
+    for (let w = 0, k = this.aggregateAt(b, i); w < (this.windowCounts[b] as number); w++, k += 3) {
+      windows.push({ count: this.aggregates[k] as number, sum: this.aggregates[k + 1] as number, sumSq: this.aggregates[k + 2] as number });
+    }
+    return { duplicate: (flags & DUPLICATE) !== 0, tooLate: (flags & TOO_LATE) !== 0, previousTimeMs: Number.isNaN(previous) ? null : previous, windows };
+  }
+
+  /** Copies the results of `count` events, from event `fromI` of `from`'s entry `fromB` to the first events of entry `b`. */
+  copyEntry(from: Observations, fromB: number, fromI: number, b: number, count: number): void {
+    const src = from.row(fromB, fromI);
+    const dst = this.row(b, 0);
+    this.flags.set(from.flags.subarray(src, src + count), dst);
+    this.previousTimeMs.set(from.previousTimeMs.subarray(src, src + count), dst);
+    const width = (this.windowCounts[b] as number) * 3;
+    const srcAgg = from.aggregateAt(fromB, fromI);
+    this.aggregates.set(from.aggregates.subarray(srcAgg, srcAgg + count * width), this.aggregateAt(b, 0));
+  }
+
+  /** Every event of batch entry b, as objects. */
+  entry(b: number): EntityObservation[] {
+    const rows = (b + 1 < this.firstRow.length ? (this.firstRow[b + 1] as number) : this.flags.length) - (this.firstRow[b] as number);
+    return Array.from({ length: rows }, (_, i) => this.at(b, i));
+  }
+
+  /** Every event of every batch entry, as objects. */
+  all(): EntityObservation[] {
+    return Array.from(this.firstRow, (_, b) => this.entry(b)).flat();
+  }
+}
+
 export interface FeatureStore {
-  /** Applies each event once and returns, per batch entry and per event, the aggregates as of that event. */
-  observe(batches: readonly EntityBatch[]): Promise<EntityObservation[][]>;
+  /** Applies each event once and returns, per batch entry, the aggregates as of each of its events. */
+  observe(batches: readonly EntityBatch[]): Promise<Observations>;
   close(): Promise<void>;
 }
 

@@ -59,7 +59,14 @@ export function dedupeSpec(allowedLatenessMs: number): DedupeSpec {
 /** Everything the entity-state algorithm needs to know about an entity's windows. */
 export interface StateSpec {
   windows: readonly WindowSpec[];
+  /** Ring slots per window. */
   rings: readonly number[];
+  /** Where each window's head (start, count, sum, sumSq) is in the state's values. */
+  heads: readonly number[];
+  /** Where each window's ring (4 values per slot) starts in the state's values. */
+  ringAt: readonly number[];
+  /** Length of the state's values. */
+  size: number;
   dedupe: DedupeSpec;
   allowedLatenessMs: number;
 }
@@ -72,7 +79,16 @@ export function stateSpec(windows: readonly WindowSpec[], allowedLatenessMs: num
   if (!byLateness) specCache.set(windows, (byLateness = new Map<number, StateSpec>()));
   let spec = byLateness.get(allowedLatenessMs);
   if (!spec) {
-    spec = { windows, rings: windows.map((w) => ringSlots(w, allowedLatenessMs)), dedupe: dedupeSpec(allowedLatenessMs), allowedLatenessMs };
+    const rings = windows.map((w) => ringSlots(w, allowedLatenessMs));
+    const heads: number[] = [];
+    const ringAt: number[] = [];
+    let size = 0;
+    rings.forEach((slots) => {
+      heads.push(size);
+      ringAt.push(size + 4);
+      size += 4 + slots * 4;
+    });
+    spec = { windows, rings, heads, ringAt, size, dedupe: dedupeSpec(allowedLatenessMs), allowedLatenessMs };
     byLateness.set(allowedLatenessMs, spec);
   }
   return spec;

@@ -71,15 +71,15 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
   const rules = deps.rules();
   const decidedAt = new Date(now()).toISOString();
   const decided = valid.map(({ index, tx }, row): Decided => {
-    const named = features.named[row] as Record<string, Record<string, number>>;
+    const named = features.named(row);
     const score = scores[row] as number;
     const evaluation = rules.evaluate({ event: tx.event, features: named, score });
     const policy = decide(deps.policy, score, evaluation.hits, evaluation.scoreAdjustment);
     return {
       index,
       eventTimeMs: tx.eventTimeMs,
-      tooLate: features.tooLate[row] as boolean,
-      duplicate: features.duplicate[row] as boolean,
+      tooLate: features.tooLate[row] === 1,
+      duplicate: features.duplicate[row] === 1,
       shadowHits: evaluation.shadowHits.map((h) => h.id),
       ruleErrors: evaluation.errors,
       decision: {

@@ -1,8 +1,11 @@
 // Two workers updating the same entities at once lose no update: the compare-and-set
-// makes the loser read again and recompute.
+// makes the loser read again and recompute. Within one worker, calls in flight together
+// build on each other's writes, and the coalescing store merges queued calls.
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisFeatureStore } from '../../src/features/redis/redis-store.js';
-import type { EntityBatch } from '../../src/features/store.js';
+import { CoalescingFeatureStore } from '../../src/features/coalescing-store.js';
+import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
+import type { EntityBatch, FeatureStore } from '../../src/features/store.js';
 import { windowSpec } from '../../src/features/windows.js';
 import { redis, uniqueName } from '../helpers/services.js';
 
@@ -31,8 +34,54 @@ describe('Redis store under concurrent writers', () => {
     }));
     // One more event per merchant reads the final state: every event counted once.
     const [final] = await Promise.all([stores[0]?.observe(merchants.map((id) => ({ entity: 'merchant' as const, id, windows, events: [{ transactionId: `final-${id}`, eventTimeMs: T0 + rounds * 1000 + 10, amount: 1 }] })))]);
-    for (const obs of final ?? []) expect(obs[0]?.windows[0]?.count).toBe(2 * rounds * 5 + 1);
+    for (const obs of final?.all() ?? []) expect(obs.windows[0]?.count).toBe(2 * rounds * 5 + 1);
     // The writers really collided, so the compare-and-set path was exercised.
     expect(conflicts).toBeGreaterThan(0);
+  });
+});
+
+describe('one Redis store with calls in flight together', () => {
+  const client = redis();
+  afterAll(() => client.disconnect());
+
+  it('builds each call on the writes of the one before it: every event counted once, no conflict', async () => {
+    const prefix = uniqueName('pipe');
+    let conflicts = 0;
+    const store = new RedisFeatureStore(client, { keyPrefix: prefix, allowedLatenessMs: 3_600_000, ttlMs: 600_000, onConflict: (n) => (conflicts += n) });
+    const calls = 30;
+    const batch = (call: number): EntityBatch[] =>
+      ['m1', 'm2'].map((id) => ({ entity: 'merchant', id, windows, events: [{ transactionId: `c${call}-${id}`, eventTimeMs: T0 + call * 1000, amount: 1 }] }));
+    // All calls start before any finishes: each reads while earlier writes are still in flight.
+    const results = await Promise.all(Array.from({ length: calls }, (_, c) => store.observe(batch(c))));
+    const counts = results.map((r) => r.at(0, 0).windows[0]?.count);
+    expect(counts).toEqual(Array.from({ length: calls }, (_, c) => c + 1));
+    expect(conflicts).toBe(0);
+  });
+});
+
+describe('coalescing store', () => {
+  it('merges concurrent calls into one and gives each call what the calls would have seen one after another', async () => {
+    const sequential = new MemoryFeatureStore({ allowedLatenessMs: 3_600_000 });
+    const inner = new MemoryFeatureStore({ allowedLatenessMs: 3_600_000 });
+    let innerCalls = 0;
+    const counting: FeatureStore = { observe: (b) => (innerCalls++, inner.observe(b)), close: () => inner.close() };
+    const coalescing = new CoalescingFeatureStore(counting, 1);
+    const call = (n: number): EntityBatch[] => [
+      { entity: 'merchant', id: 'shared', windows, events: [{ transactionId: `s${n}`, eventTimeMs: T0 + n, amount: n }] },
+      { entity: 'account', id: `a${n}`, windows, events: [{ transactionId: `a${n}`, eventTimeMs: T0 + n, amount: n }, { transactionId: `a${n}b`, eventTimeMs: T0 + n + 1, amount: 1 }] },
+    ];
+    const together = await Promise.all([1, 2, 3, 4].map((n) => coalescing.observe(call(n))));
+    const oneByOne = [];
+    for (const n of [1, 2, 3, 4]) oneByOne.push(await sequential.observe(call(n)));
+    expect(together.map((o) => o.all())).toEqual(oneByOne.map((o) => o.all()));
+    // The first call ran alone; the three that queued behind it went as one.
+    expect(innerCalls).toBe(2);
+  });
+
+  it('fails every merged call when the store fails', async () => {
+    const failing: FeatureStore = { observe: () => Promise.reject(new Error('redis down')), close: () => Promise.resolve() };
+    const coalescing = new CoalescingFeatureStore(failing, 1);
+    const outcomes = await Promise.allSettled([1, 2, 3].map(() => coalescing.observe([{ entity: 'account', id: 'a', windows, events: [{ transactionId: 't', eventTimeMs: T0, amount: 1 }] }])));
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
   });
 });

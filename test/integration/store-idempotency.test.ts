@@ -26,7 +26,7 @@ describe('Redis store idempotency', () => {
     let replayed = 0;
     for (let i = 0; i < stream.length; i += 1000) {
       const obs = await store.observe(toBatches(stream.slice(i, i + 1000), windows));
-      for (const o of obs.flat()) {
+      for (const o of obs.all()) {
         expect(o.duplicate || o.tooLate).toBe(true);
         replayed++;
       }

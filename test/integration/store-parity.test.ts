@@ -31,7 +31,7 @@ describe('store parity: Redis and memory', () => {
       const batches = toBatches(stream.slice(i, i + 1000), windows);
       const [fromRedis, fromMemory] = await Promise.all([store.observe(batches), memory.observe(batches)]);
       expect(fromRedis).toEqual(fromMemory);
-      for (const obs of fromMemory.flat()) {
+      for (const obs of fromMemory.all()) {
         compared++;
         if (obs.tooLate) late++;
         if (obs.duplicate) dups++;

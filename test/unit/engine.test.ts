@@ -16,7 +16,7 @@ describe('computeFeatures', () => {
       tx({ accountId: 'b', amount: 5, timestamp: at(T, 90_000), cardId: undefined, deviceId: undefined, merchantId: undefined }),
     ].map(toParsedTransaction);
     const f = await computeFeatures(events, DEFAULT_FEATURE_SET, store);
-    const second = f.named[1];
+    const second = f.named(1);
     expect(second?.account?.count_10m).toBe(2);
     expect(second?.account?.sum_1h).toBe(40);
     expect(second?.account?.mean_30d).toBe(20);
@@ -26,7 +26,7 @@ describe('computeFeatures', () => {
     expect(second?.card?.count_1h).toBe(2);
     expect(second?.event).toEqual({ amount: 30, hour_of_day: 10, day_of_week: 1 });
     // Absent optional fields fall back to 0; a first event has no previous one.
-    const third = f.named[2];
+    const third = f.named(2);
     expect(third?.card?.count_1h).toBe(0);
     expect(third?.merchant?.count_1h).toBe(0);
     expect(third?.account?.seconds_since_last).toBe(NO_PREVIOUS_EVENT_SECONDS);

@@ -12,8 +12,7 @@ function store(latenessMs = H): MemoryFeatureStore {
 }
 
 async function observe(s: MemoryFeatureStore, events: EntityEvent[], id = 'a1') {
-  const [obs] = await s.observe([{ entity: 'account', id, windows, events }]);
-  return obs ?? [];
+  return (await s.observe([{ entity: 'account', id, windows, events }])).entry(0);
 }
 
 let n = 0;

@@ -11,12 +11,13 @@ import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../contract/errors.js';
-import { observeEvent } from '../entity-state.js';
-import { decodeState, encodeState } from '../state-codec.js';
-import type { EntityBatch, EntityObservation, FeatureStore, StoreOptions } from '../store.js';
+import { observeEvent, StateArena, type EntityState } from '../entity-state.js';
+import { decodeState } from '../state-codec.js';
+import { Observations, type EntityBatch, type FeatureStore, type StoreOptions } from '../store.js';
+import type { StateSpec } from '../windows.js';
 import type { WindowSpec } from '../windows.js';
 import { stateSpec } from '../windows.js';
-import { CAS_SCRIPT, encodeCasWrites } from './cas-script.js';
+import { CAS_SCRIPT, encodeCasWrites, type CasWrites } from './cas-script.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   keyPrefix: string;
@@ -40,13 +41,41 @@ export function entityTag(entity: string, id: string): string {
 interface Pending {
   index: number;
   key: string;
+  /** The version read: the write applies only if the key still has it. */
   version: number;
+  /** The version written. */
+  next: number;
+  state: EntityState;
+  spec: StateSpec;
+}
+
+/** A key's writes in flight: each built on the one before, the first on `versions[0]`. */
+interface InFlight {
+  /** The version the first write replaces, then the version each write writes, in order. */
+  versions: number[];
+  /** The encoded state of the last write, its version first. */
   value: Buffer;
+  /** The call that wrote last: it clears the entry when it ends. */
+  writer: object;
+}
+
+/**
+ * A fresh version per write, never a counter: two writers that read the same version must
+ * not write equal versions, or a later compare-and-set could not tell their writes apart.
+ */
+function newVersion(): number {
+  return 1 + Math.floor(Math.random() * 2 ** 52);
 }
 
 export class RedisFeatureStore implements FeatureStore {
   private readonly client: ScriptClient;
   private readonly layouts = new Map<readonly WindowSpec[], string>();
+  private readonly arena = new StateArena();
+  /**
+   * Writes sent and not yet answered, by key. Two calls run at once (see coalescing-store.ts):
+   * the second reads while the first's writes travel, and builds on those writes.
+   */
+  private readonly inFlight = new Map<string, InFlight>();
 
   constructor(
     client: Redis | Cluster,
@@ -58,30 +87,33 @@ export class RedisFeatureStore implements FeatureStore {
     this.client = client as ScriptClient;
   }
 
-  async observe(batches: readonly EntityBatch[]): Promise<EntityObservation[][]> {
-    if (batches.length === 0) return [];
+  async observe(batches: readonly EntityBatch[]): Promise<Observations> {
+    const out = new Observations(batches);
+    if (batches.length === 0) return out;
     const keys = batches.map((b) => `${this.options.keyPrefix}:{${entityTag(b.entity, b.id)}}:${this.layout(b.windows)}`);
-    const results: EntityObservation[][] = new Array<EntityObservation[]>(batches.length);
     let todo = batches.map((_, i) => i);
     const maxAttempts = this.options.maxConflictRetries ?? 50;
+    const call = {};
+    const touched: string[] = [];
     try {
       for (let attempt = 1; todo.length > 0; attempt++) {
         if (attempt > maxAttempts) throw new Error(`${todo.length} entities kept changing concurrently after ${maxAttempts} attempts`);
         const stored = await this.read(todo.map((i) => keys[i] as string));
+        // From here to the writes' encoding the pass is synchronous: the arena is ours.
+        this.arena.reset();
         const writes: Pending[] = [];
-        todo.forEach((i, n) => {
-          const batch = batches[i] as EntityBatch;
+        todo.forEach((b, n) => {
+          const batch = batches[b] as EntityBatch;
+          const key = keys[b] as string;
           const spec = stateSpec(batch.windows, this.options.allowedLatenessMs);
-          const { version, state } = decodeState(stored[n] ?? null, spec);
+          const { version, state } = decodeState(this.latest(key, stored[n] ?? null), spec, this.arena);
           let changed = false;
-          results[i] = batch.events.map((event) => {
-            const r = observeEvent(state, spec, event);
-            changed ||= r.changed;
-            return r.observation;
+          batch.events.forEach((event, i) => {
+            if (observeEvent(state, spec, event, out, out.row(b, i), out.aggregateAt(b, i))) changed = true;
           });
-          if (changed) writes.push({ index: i, key: keys[i] as string, version, value: encodeState(state, version + 1) });
+          if (changed) writes.push({ index: b, key, version, next: newVersion(), state, spec });
         });
-        todo = await this.compareAndSet(writes);
+        todo = await this.compareAndSet(writes, call, touched);
         if (todo.length > 0) {
           this.options.onConflict?.(todo.length);
           // A random pause, growing with the attempts, so two writers of a hot entity stop colliding.
@@ -90,8 +122,45 @@ export class RedisFeatureStore implements FeatureStore {
       }
     } catch (err) {
       throw new StoreUnavailableError(`redis feature update failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      for (const key of touched) if (this.inFlight.get(key)?.writer === call) this.inFlight.delete(key);
     }
-    return results;
+    return out;
+  }
+
+  /**
+   * The state to build on: the last write this process has in flight for the key when Redis
+   * holds a state that write descends from (the writes are queued ahead of ours, in order),
+   * else what Redis has.
+   */
+  private latest(key: string, stored: Buffer | null): Buffer | null {
+    const pending = this.inFlight.get(key);
+    if (pending === undefined) return stored;
+    const storedVersion = stored === null || stored.length < 8 ? 0 : stored.readDoubleLE(0);
+    return pending.versions.includes(storedVersion) ? pending.value : stored;
+  }
+
+  private noteSent(w: Pending, value: Buffer, call: object, touched: string[]): void {
+    const entry = this.inFlight.get(w.key);
+    if (entry !== undefined && entry.versions.at(-1) === w.version) {
+      entry.versions.push(w.next);
+      entry.value = value;
+      entry.writer = call;
+    } else {
+      this.inFlight.set(w.key, { versions: [w.version, w.next], value, writer: call });
+    }
+    touched.push(w.key);
+  }
+
+  private noteAnswered(w: Pending, applied: boolean): void {
+    const entry = this.inFlight.get(w.key);
+    if (entry === undefined) return;
+    const at = entry.versions.indexOf(w.next);
+    if (at < 0) return;
+    // Applied: Redis now holds this write; earlier versions cannot come back. Refused: the
+    // writes built on it will be refused too, so nothing may build on them any more.
+    if (applied) entry.versions.splice(0, at);
+    else this.inFlight.delete(w.key);
   }
 
   async close(): Promise<void> {
@@ -118,13 +187,17 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   /** Writes what did not change meanwhile; returns the batch indexes to recompute. */
-  private async compareAndSet(writes: Pending[]): Promise<number[]> {
+  private async compareAndSet(writes: Pending[], call: object, touched: string[]): Promise<number[]> {
     if (writes.length === 0) return [];
     const groups = this.client instanceof Cluster ? writes.map((w) => [w]) : [writes];
+    // Encoded now, while the arena still holds these states.
+    const encoded = groups.map((group) => encodeCasWrites(group));
+    groups.forEach((group, g) => group.forEach((w, i) => this.noteSent(w, (encoded[g] as CasWrites).values[i] as Buffer, call, touched)));
     const conflicts = await Promise.all(
-      groups.map(async (group) => {
-        const failed = await this.client.fdCasBuffer(group.length, ...group.map((w) => w.key), this.options.ttlMs, encodeCasWrites(group));
-        return failed.map((n) => (group[n - 1] as Pending).index);
+      groups.map(async (group, g) => {
+        const failed = new Set(await this.client.fdCasBuffer(group.length, ...group.map((w) => w.key), this.options.ttlMs, (encoded[g] as CasWrites).blob));
+        group.forEach((w, i) => this.noteAnswered(w, !failed.has(i + 1)));
+        return group.filter((_, i) => failed.has(i + 1)).map((w) => w.index);
       }),
     );
     return conflicts.flat();
