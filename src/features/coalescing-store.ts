@@ -62,7 +62,8 @@ export class CoalescingFeatureStore implements FeatureStore {
         }
         const entry = merged[m] as EntityBatch;
         const offset = entry.events.length;
-        entry.events.push(...batch.events);
+        // A loop, not push(...events): a hot entity's events could exceed the argument limit.
+        for (const event of batch.events) entry.events.push(event);
         return { m, offset };
       }),
     );

@@ -85,3 +85,20 @@ describe('coalescing store', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
   });
 });
+
+describe('coalescing store with a very hot entity', () => {
+  it('merges calls whose shared entity has more events than a function takes arguments', async () => {
+    const coalescing = new CoalescingFeatureStore(new MemoryFeatureStore({ allowedLatenessMs: 3_600_000 }), 1);
+    const sequential = new MemoryFeatureStore({ allowedLatenessMs: 3_600_000 });
+    const n = 150_000;
+    // Ten seconds apart, so each dedupe bucket holds few ids.
+    const many = (call: number): EntityBatch[] => [
+      { entity: 'merchant', id: 'hot', windows, events: Array.from({ length: n }, (_, k) => ({ transactionId: `h${call}-${k}`, eventTimeMs: T0 + (call * n + k) * 10_000, amount: 1 })) },
+    ];
+    const together = await Promise.all([0, 1, 2].map((c) => coalescing.observe(many(c))));
+    const oneByOne = [];
+    for (const c of [0, 1, 2]) oneByOne.push(await sequential.observe(many(c)));
+    expect(together.map((o) => o.at(0, n - 1))).toEqual(oneByOne.map((o) => o.at(0, n - 1)));
+    expect(together[2]?.at(0, n - 1).previousTimeMs).toBe(T0 + (3 * n - 2) * 10_000);
+  });
+});
