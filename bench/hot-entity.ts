@@ -39,6 +39,15 @@ async function time(label: string, next: (i: number) => EntityBatch[]): Promise<
 const hot = await time('hot merchant (1 event into a full 30-day history)', (i) => batch('hot', N + 1000 + i, 1, 'probe'));
 const fresh = await time('fresh merchant (first event)', (i) => batch(`fresh-${i}`, N + 1000 + i, 1, 'fresh'));
 console.log(`hot / fresh: ${(hot / fresh).toFixed(2)}×`);
+
+// A burst: 50,000 payments of one merchant within 200 s, all in one dedupe bucket, in
+// batches of 5,000 (each event is checked against every id already applied in its bucket).
+const burstStart = performance.now();
+const BURST = 50_000;
+for (let i = 0; i < BURST; i += 5000) {
+  await store.observe([{ entity: 'merchant', id: 'burst', windows, events: Array.from({ length: 5000 }, (_, k) => ({ transactionId: `burst-${i + k}`, eventTimeMs: Date.now() + Math.floor((i + k) / 250), amount: 1 })) }]);
+}
+console.log(`burst: ${BURST} events of one merchant within 200 s: ${(((performance.now() - burstStart) * 1000) / BURST).toFixed(1)} µs per event`);
 const keys = await client.keys(`${prefix}:*`);
 for (let i = 0; i < keys.length; i += 1000) await client.del(...keys.slice(i, i + 1000));
 client.disconnect();

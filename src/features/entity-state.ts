@@ -18,6 +18,18 @@ export interface DedupeSlot {
   d: number;
   /** Transaction ids applied in it, each followed by "\n", after a leading "\n". */
   ids: string;
+  /** The same ids as a set, built on the first lookup once the slot is large (see isApplied). */
+  index?: Set<string>;
+}
+
+/** Below this many characters a string search beats building a set. */
+const INDEX_FROM_CHARS = 2048;
+
+/** Whether the slot already holds the id: a string search while small, a set once large. */
+function isApplied(slot: DedupeSlot, transactionId: string): boolean {
+  if (slot.index === undefined && slot.ids.length < INDEX_FROM_CHARS) return slot.ids.includes(`\n${transactionId}\n`);
+  slot.index ??= new Set(slot.ids.split('\n'));
+  return slot.index.has(transactionId);
 }
 
 export interface EntityState {
@@ -73,7 +85,7 @@ export function observeEvent(state: EntityState, spec: StateSpec, event: EntityE
   const d = Math.floor(ts / spec.dedupe.bucketMs);
   const slotKey = d % spec.dedupe.slots;
   const seen = state.dedupe.get(slotKey);
-  const duplicate = !tooLate && seen !== undefined && seen.d === d && seen.ids.includes(`\n${transactionId}\n`);
+  const duplicate = !tooLate && seen !== undefined && seen.d === d && isApplied(seen, transactionId);
   const apply = !duplicate && !tooLate;
   const inOrder = !hasLast || ts >= last;
   const windowCount = spec.windows.length;
@@ -82,7 +94,10 @@ export function observeEvent(state: EntityState, spec: StateSpec, event: EntityE
   out.flags[row] = (duplicate ? DUPLICATE : 0) | (tooLate ? TOO_LATE : 0);
   if (apply) {
     if (inOrder) state.last = ts;
-    if (seen && seen.d === d) seen.ids += `${transactionId}\n`;
+    if (seen && seen.d === d) {
+      seen.ids += `${transactionId}\n`;
+      seen.index?.add(transactionId);
+    }
     else state.dedupe.set(slotKey, { d, ids: `\n${transactionId}\n` });
   }
   return apply;

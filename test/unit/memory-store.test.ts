@@ -78,3 +78,17 @@ describe('memory feature store', () => {
     expect(s.size).toBe(2);
   });
 });
+
+describe('memory feature store, a busy entity', () => {
+  it('recognises redelivered ids among thousands applied in the same dedupe bucket', async () => {
+    const s = store();
+    const burst = Array.from({ length: 3000 }, (_, k) => ev(k, 1, `burst-${k}`));
+    const first = await observe(s, burst);
+    expect(first.every((o) => !o.duplicate)).toBe(true);
+    const again = await observe(s, burst.map((e) => ({ ...e })));
+    expect(again.every((o) => o.duplicate)).toBe(true);
+    const [fresh] = await observe(s, [ev(3000, 1, 'burst-new')]);
+    expect(fresh?.duplicate).toBe(false);
+    expect(fresh?.windows[0]?.count).toBe(3001);
+  });
+});
