@@ -36,6 +36,7 @@ const SHAPE = {
   BLOCK_THRESHOLD: fraction.default(0.9),
   BATCH_MAX_SIZE: int(1, 1_000_000).default(5000),
   PARTITIONS_CONCURRENCY: int(1, 64).default(2),
+  FEATURE_STORE_THREAD: bool.default(true),
   MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
   MODEL_PATH: z.string().min(1).optional(),

@@ -6,6 +6,7 @@ import { connectRedis } from '../features/redis/connect.js';
 import { RedisFeatureStore } from '../features/redis/redis-store.js';
 import type { FeatureStore } from '../features/store.js';
 import { CoalescingFeatureStore } from '../features/coalescing-store.js';
+import { ThreadedFeatureStore } from '../features/threaded/threaded-store.js';
 import { NoModelScorer, type Scorer } from '../models/scorer.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -24,13 +25,15 @@ export interface StoreHooks {
 }
 
 export function redisStore(config: Config, hooks: StoreHooks = {}, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
-  const client = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, hooks.onError);
-  const store = new RedisFeatureStore(client, {
+  const target = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  const options = {
     keyPrefix: config.REDIS_KEY_PREFIX,
     allowedLatenessMs: config.ALLOWED_LATENESS_MS,
     ttlMs: longestWindowMs(features) + config.ALLOWED_LATENESS_MS,
-    onConflict: hooks.onConflict,
-  });
+  };
+  const store = config.FEATURE_STORE_THREAD
+    ? new ThreadedFeatureStore({ target, options, onConflict: hooks.onConflict, onError: hooks.onError })
+    : new RedisFeatureStore(connectRedis(target, hooks.onError), { ...options, onConflict: hooks.onConflict });
   return new CoalescingFeatureStore(store);
 }
 

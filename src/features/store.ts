@@ -53,7 +53,8 @@ export class Observations {
   private readonly firstAggregate: Int32Array;
   private readonly windowCounts: Int32Array;
 
-  constructor(batches: readonly EntityBatch[]) {
+  /** `arrays`: results computed elsewhere (the store thread) for these same batches. */
+  constructor(batches: readonly EntityBatch[], arrays?: { aggregates: Float64Array; previousTimeMs: Float64Array; flags: Uint8Array }) {
     this.firstRow = new Int32Array(batches.length);
     this.firstAggregate = new Int32Array(batches.length);
     this.windowCounts = new Int32Array(batches.length);
@@ -66,9 +67,12 @@ export class Observations {
       rows += b.events.length;
       aggregates += b.events.length * b.windows.length * 3;
     });
-    this.aggregates = new Float64Array(aggregates);
-    this.previousTimeMs = new Float64Array(rows);
-    this.flags = new Uint8Array(rows);
+    if (arrays !== undefined && (arrays.aggregates.length !== aggregates || arrays.previousTimeMs.length !== rows || arrays.flags.length !== rows)) {
+      throw new Error(`observations do not fit their batches: ${arrays.flags.length} rows for ${rows} events`);
+    }
+    this.aggregates = arrays?.aggregates ?? new Float64Array(aggregates);
+    this.previousTimeMs = arrays?.previousTimeMs ?? new Float64Array(rows);
+    this.flags = arrays?.flags ?? new Uint8Array(rows);
   }
 
   /** The row of event i of batch entry b. */

@@ -1,0 +1,102 @@
+// The messages between the pipeline's thread and the feature-store thread. A store call's
+// entity batches travel as flat arrays (one string per event reference, numbers in typed
+// arrays that are transferred, not copied); the observations come back the same way.
+import type { EntityKind } from '../definitions.js';
+import type { EntityBatch, EntityEvent } from '../store.js';
+import type { WindowSpec } from '../windows.js';
+
+export interface EncodedBatches {
+  /** Window layouts first used by this call, by index; later calls refer to them by index. */
+  newLayouts: { index: number; windows: WindowSpec[] }[];
+  /** Per batch entry: its layout's index, entity kind, id and number of events. */
+  layouts: Uint32Array;
+  entities: EntityKind[];
+  ids: string[];
+  counts: Uint32Array;
+  /** Per event of each entry, entries in order. */
+  transactionIds: string[];
+  times: Float64Array;
+  amounts: Float64Array;
+}
+
+export interface ObservedArrays {
+  aggregates: Float64Array;
+  previousTimeMs: Float64Array;
+  flags: Uint8Array;
+}
+
+export type Request = { type: 'observe'; id: number; batches: EncodedBatches } | { type: 'close' };
+
+export type Reply =
+  | { type: 'observed'; id: number; arrays: ObservedArrays }
+  | { type: 'failed'; id: number; name: string; message: string }
+  | { type: 'conflict'; entities: number }
+  | { type: 'redis-error'; message: string }
+  | { type: 'closed' };
+
+/** Numbers each distinct window layout once per thread, so a call names it by index. */
+export class LayoutRegistry {
+  private readonly indexes = new Map<readonly WindowSpec[], number>();
+
+  encode(batches: readonly EntityBatch[]): EncodedBatches {
+    const newLayouts: EncodedBatches['newLayouts'] = [];
+    const layouts = new Uint32Array(batches.length);
+    const counts = new Uint32Array(batches.length);
+    const entities: EntityKind[] = [];
+    const ids: string[] = [];
+    let events = 0;
+    batches.forEach((b, i) => {
+      let index = this.indexes.get(b.windows);
+      if (index === undefined) {
+        index = this.indexes.size;
+        this.indexes.set(b.windows, index);
+        newLayouts.push({ index, windows: [...b.windows] });
+      }
+      layouts[i] = index;
+      counts[i] = b.events.length;
+      entities.push(b.entity);
+      ids.push(b.id);
+      events += b.events.length;
+    });
+    const transactionIds: string[] = [];
+    const times = new Float64Array(events);
+    const amounts = new Float64Array(events);
+    let at = 0;
+    for (const b of batches) {
+      for (const e of b.events) {
+        transactionIds.push(e.transactionId);
+        times[at] = e.eventTimeMs;
+        amounts[at++] = e.amount;
+      }
+    }
+    return { newLayouts, layouts, entities, ids, counts, transactionIds, times, amounts };
+  }
+}
+
+/** The receiving side: rebuilds the entity batches, one canonical windows array per layout. */
+export class LayoutTable {
+  private readonly windows: WindowSpec[][] = [];
+
+  decode(encoded: EncodedBatches): EntityBatch[] {
+    for (const { index, windows } of encoded.newLayouts) this.windows[index] = windows;
+    const batches: EntityBatch[] = [];
+    let at = 0;
+    for (let i = 0; i < encoded.ids.length; i++) {
+      const windows = this.windows[encoded.layouts[i] as number];
+      if (windows === undefined) throw new Error(`unknown window layout ${encoded.layouts[i]}`);
+      const count = encoded.counts[i] as number;
+      const events: EntityEvent[] = new Array<EntityEvent>(count);
+      for (let k = 0; k < count; k++, at++) {
+        events[k] = { transactionId: encoded.transactionIds[at] as string, eventTimeMs: encoded.times[at] as number, amount: encoded.amounts[at] as number };
+      }
+      batches.push({ entity: encoded.entities[i] as EntityKind, id: encoded.ids[i] as string, windows, events });
+    }
+    return batches;
+  }
+}
+
+/** The typed arrays of a message, to transfer instead of copy. */
+export function transferables(value: EncodedBatches | ObservedArrays): ArrayBuffer[] {
+  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts] : [value.aggregates, value.previousTimeMs, value.flags];
+  return arrays.map((a) => a.buffer as ArrayBuffer);
+}
