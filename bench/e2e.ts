@@ -11,6 +11,8 @@
 //        [--worker-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']  (profile the worker)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Redis } from 'ioredis';
@@ -51,10 +53,12 @@ async function main(): Promise<void> {
 
   const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i));
   try {
-    const drained = await waitCommitted(admin, `${id}-detector`, topics.tx, N, 600_000);
+    const { secs: drained, cpu } = await waitCommitted(admin, `${id}-detector`, topics.tx, N, 600_000, workers);
     console.log(`detector, ${workers.length} worker process(es) (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
     console.log(`detector / pass-through: ${((ceiling / drained) * 100).toFixed(0)}%`);
     console.log(await stageBreakdown());
+    const perEvent = (s: number): string => `${((s * 1e6) / N).toFixed(0)} µs`;
+    console.log(`  CPU per event while draining: worker process ${perEvent(cpu.worker)} (every thread), Redis ${perEvent(cpu.redis)}, whole machine ${perEvent(cpu.machine)}; machine ${((cpu.machine / drained / cpus().length) * 100).toFixed(0)}% busy`);
     const latencies = await paced(Number(values['latency-rate']), Number(values['latency-seconds']));
     latencies.sort((a, b) => a - b);
     const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
@@ -155,15 +159,47 @@ function startWorker(n: number): ChildProcess {
   });
 }
 
-async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: string, target: number, timeoutMs: number): Promise<number> {
+interface CpuSeconds {
+  worker: number;
+  redis: number;
+  machine: number;
+}
+
+/** CPU seconds used so far by the worker processes (all threads), by Redis, and by the whole machine. */
+async function cpuSeconds(workers: ChildProcess[], redis: Redis): Promise<CpuSeconds> {
+  const tick = 100; // USER_HZ on Linux
+  const processSeconds = (pid: number | undefined): number => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / tick;
+  };
+  const [, ...jiffies] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).map(Number);
+  const idle = (jiffies[3] ?? 0) + (jiffies[4] ?? 0);
+  const info = await redis.info('cpu');
+  const redisCpu = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
+  return { worker: workers.reduce((s, w) => s + processSeconds(w.pid), 0), redis: redisCpu, machine: (jiffies.slice(0, 8).reduce((a, b) => a + b, 0) - idle) / tick };
+}
+
+async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: string, target: number, timeoutMs: number, workers: ChildProcess[]): Promise<{ secs: number; cpu: CpuSeconds }> {
   let started = 0;
+  const redis = new Redis(redisUrl);
+  let before: CpuSeconds = { worker: 0, redis: 0, machine: 0 };
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
-    const total = (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-    if (total > 0 && started === 0) started = performance.now();
-    if (total >= target) return (performance.now() - started) / 1000;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    while (Date.now() < deadline) {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
+      const total = (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      if (total > 0 && started === 0) {
+        started = performance.now();
+        before = await cpuSeconds(workers, redis);
+      }
+      if (total >= target) {
+        const after = await cpuSeconds(workers, redis);
+        return { secs: (performance.now() - started) / 1000, cpu: { worker: after.worker - before.worker, redis: after.redis - before.redis, machine: after.machine - before.machine } };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    redis.disconnect();
   }
   throw new Error('detector did not drain the backlog in time');
 }

@@ -1,11 +1,13 @@
-// The binary form of an entity's state in Redis: little-endian doubles, then UTF-8 ids.
+// The binary form of an entity's state in Redis: little-endian doubles only.
 //   version, last (NaN: none), window count; per window: start (NaN: none), count, sum,
 //   sumSq, filled slots, then per slot: slot, bucket index, count, sum, sumSq;
-//   dedupe slot count, per dedupe slot: slot, dedupe bucket, byte length of its ids;
-//   then the ids of every dedupe slot, in that order.
+//   dedupe slot count, per dedupe slot: slot, dedupe bucket, id count, then its id hashes.
 // The version comes first: the compare-and-set script reads only those 8 bytes.
 import type { EntityState, StateArena } from './entity-state.js';
 import type { StateSpec } from './windows.js';
+
+/** Part of each Redis key: a new format starts fresh keys instead of misreading old ones. */
+export const STATE_FORMAT = 'h53';
 
 export interface VersionedState {
   /** 0 when the entity had no state. */
@@ -17,15 +19,14 @@ export interface VersionedState {
 export function encodedLength(state: EntityState, spec: StateSpec): number {
   const values = state.values;
   let doubles = 4 + state.dedupe.size * 3;
-  let idBytes = 0;
   for (let w = 0; w < spec.rings.length; w++) {
     doubles += 5;
     const ringAt = state.base + (spec.ringAt[w] as number);
     const end = ringAt + (spec.rings[w] as number) * 4;
     for (let k = ringAt; k < end; k += 4) if (!Number.isNaN(values[k])) doubles += 5;
   }
-  for (const x of state.dedupe.values()) idBytes += Buffer.byteLength(x.ids, 'utf8');
-  return doubles * 8 + idBytes;
+  for (const x of state.dedupe.values()) doubles += x.hashes.length;
+  return doubles * 8;
 }
 
 /**
@@ -49,6 +50,7 @@ export function writeState(state: EntityState, version: number, spec: StateSpec,
   const values = state.values;
   let most = 4 + state.dedupe.size * 3;
   for (const slots of spec.rings) most += 5 + slots * 5;
+  for (const x of state.dedupe.values()) most += x.hashes.length;
   const f = scratchFor(most);
   let at = 0;
   f[at++] = version;
@@ -80,12 +82,11 @@ export function writeState(state: EntityState, version: number, spec: StateSpec,
   for (const [slot, x] of state.dedupe) {
     f[at++] = slot;
     f[at++] = x.d;
-    f[at++] = Buffer.byteLength(x.ids, 'utf8');
+    f[at++] = x.hashes.length;
+    for (const h of x.hashes) f[at++] = h;
   }
   target.set(scratchBytes.subarray(0, at * 8), offset);
-  let end = offset + at * 8;
-  for (const x of state.dedupe.values()) end += target.write(x.ids, end, 'utf8');
-  return end;
+  return offset + at * 8;
 }
 
 export function encodeState(state: EntityState, version: number, spec: StateSpec): Buffer {
@@ -101,7 +102,7 @@ export function encodeState(state: EntityState, version: number, spec: StateSpec
 export function decodeState(buf: Buffer | null, spec: StateSpec, arena: StateArena): VersionedState {
   const state = arena.take(spec);
   if (buf === null) return { version: 0, state };
-  // The whole value into aligned memory; the doubles are read there, the ids from `buf`.
+  // The whole value into aligned memory, where the doubles are read.
   const f = scratchFor(buf.length >> 3);
   scratchBytes.set(buf.subarray(0, (buf.length >> 3) * 8));
   let at = 0;
@@ -125,12 +126,13 @@ export function decodeState(buf: Buffer | null, spec: StateSpec, arena: StateAre
       values[k + 3] = f[at++] as number;
     }
   }
-  const dedupeSlots = f[at++] as number;
-  let offset = (at + dedupeSlots * 3) * 8;
-  for (let n = 0; n < dedupeSlots; n++, at += 3) {
-    const len = f[at + 2] as number;
-    state.dedupe.set(f[at] as number, { d: f[at + 1] as number, ids: buf.toString('utf8', offset, offset + len) });
-    offset += len;
+  for (let n = f[at++] as number; n > 0; n--) {
+    const slot = f[at++] as number;
+    const d = f[at++] as number;
+    const count = f[at++] as number;
+    const hashes = new Array<number>(count);
+    for (let i = 0; i < count; i++) hashes[i] = f[at++] as number;
+    state.dedupe.set(slot, { d, hashes });
   }
   return { version, state };
 }

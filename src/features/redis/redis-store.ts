@@ -12,7 +12,7 @@ import { endianness } from 'node:os';
 import { Cluster, type Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../contract/errors.js';
 import { observeEvent, StateArena, type EntityState } from '../entity-state.js';
-import { decodeState } from '../state-codec.js';
+import { decodeState, STATE_FORMAT } from '../state-codec.js';
 import { Observations, type EntityBatch, type FeatureStore, type StoreOptions } from '../store.js';
 import type { StateSpec } from '../windows.js';
 import type { WindowSpec } from '../windows.js';
@@ -168,13 +168,13 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   /**
-   * The state's layout depends on the windows and the lateness; a change of either starts
+   * The state's layout depends on the windows, the lateness and the format; a change starts
    * fresh keys instead of misreading old ones (the old ones expire with their TTL).
    */
   private layout(windows: readonly WindowSpec[]): string {
     let id = this.layouts.get(windows);
     if (id === undefined) {
-      const text = windows.map((w) => `${w.name}/${w.bucketMs}`).join(',') + `;${this.options.allowedLatenessMs}`;
+      const text = windows.map((w) => `${w.name}/${w.bucketMs}`).join(',') + `;${this.options.allowedLatenessMs};${STATE_FORMAT}`;
       id = createHash('sha1').update(text).digest('hex').slice(0, 8);
       this.layouts.set(windows, id);
     }
