@@ -52,9 +52,17 @@ async function main(): Promise<void> {
   console.log(`pass-through (consume → produce): ${N} events in ${ceiling.toFixed(2)} s = ${Math.round(N / ceiling)} events/s`);
 
   const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i));
+  let draining = true;
+  for (const w of workers) w.once('exit', (code) => {
+    if (draining) {
+      console.error(`a worker exited (code ${code}) during the drain`);
+      process.exit(1);
+    }
+  });
   try {
     const { secs: drained, cpu } = await waitCommitted(admin, `${id}-detector`, topics.tx, N, 600_000, workers);
     console.log(`detector, ${workers.length} worker process(es) (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
+    draining = false;
     console.log(`detector / pass-through: ${((ceiling / drained) * 100).toFixed(0)}%`);
     console.log(await stageBreakdown());
     const perEvent = (s: number): string => `${((s * 1e6) / N).toFixed(0)} µs`;

@@ -19,7 +19,13 @@ function client(settings: KafkaSettings): KafkaJS.Kafka {
   return new KafkaJS.Kafka({ 'bootstrap.servers': settings.brokers.join(','), 'client.id': settings.clientId, log_level: 3 });
 }
 
-export function createConsumer(settings: KafkaSettings, groupId: string, maxBatchSize: number, startAt: 'earliest' | 'latest' = 'earliest'): Consumer {
+/** librdkafka's RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS (the package's CODES is not an ESM named export). */
+const ERR_REVOKE_PARTITIONS = -174;
+
+/** Told, before the client lets them go, which partitions are revoked or lost. */
+export type RevokeListener = (partitions: { topic: string; partition: number }[]) => void;
+
+export function createConsumer(settings: KafkaSettings, groupId: string, maxBatchSize: number, startAt: 'earliest' | 'latest' = 'earliest', onRevoke?: RevokeListener): Consumer {
   return client(settings).consumer({
     'group.id': groupId,
     'enable.auto.commit': false,
@@ -31,6 +37,12 @@ export function createConsumer(settings: KafkaSettings, groupId: string, maxBatc
     'fetch.wait.max.ms': 50,
     'session.timeout.ms': 15_000,
     'heartbeat.interval.ms': 3000,
+    ...(onRevoke && {
+      // The client's own assign/unassign still runs after this.
+      rebalance_cb: (err: { code: number }, assignment: { topic: string; partition: number }[]) => {
+        if (err.code === ERR_REVOKE_PARTITIONS) onRevoke(assignment);
+      },
+    }),
   });
 }
 

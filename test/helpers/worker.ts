@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { buildPipeline, redisStore, workerOptions } from '../../src/cli/build.js';
 import { topicPlan } from '../../src/kafka/admin.js';
 import { DetectorWorker } from '../../src/kafka/worker.js';
+import type { FeatureStore } from '../../src/features/store.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createTopics, KAFKA_BROKERS, REDIS_URL, uniqueName } from './services.js';
 
@@ -12,7 +13,8 @@ export interface TestWorld {
   config: Config;
   /** Creates the topics of this world. */
   setup(): Promise<void>;
-  start(): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
+  /** `wrapStore` puts a test double around the real Redis store (to make calls fail, say). */
+  start(options?: { wrapStore?: (store: FeatureStore) => FeatureStore }): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
 }
 
 export function testWorld(overrides: Record<string, string> = {}): TestWorld {
@@ -35,10 +37,11 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
   return {
     config,
     setup: () => createTopics(topicPlan(config)),
-    start: async () => {
+    start: async (options = {}) => {
       const registry = new Registry();
       const metrics = createMetrics(registry);
-      const store = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) });
+      const real = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) });
+      const store = options.wrapStore?.(real) ?? real;
       const pipeline = buildPipeline(config, store);
       const worker = new DetectorWorker(
         { ...workerOptions(config), maxBackoffMs: 500 },
