@@ -1,6 +1,7 @@
 // End-to-end benchmark against the local Kafka and Redis (scripts/services.sh up):
 //   1. preloads N simulated transactions into a fresh topic;
-//   2. measures a pass-through consumer (consume → produce, no processing): the ceiling;
+//   2. measures a pass-through consumer (consume → produce, no processing) three times; the
+//      median is the ceiling (a single 5-second run moves by ±20% on this machine);
 //   3. measures the detector (`fraud-detector run`, decisions topic on) draining the same backlog;
 //   4. paces transactions at --latency-rate for --latency-seconds and reports p50/p99 from
 //      event time to a subscriber receiving the decision.
@@ -48,8 +49,10 @@ async function main(): Promise<void> {
   const produced = await preload(N);
   console.log(`preloaded ${N} events in ${produced.toFixed(2)} s (${Math.round(N / produced)} events/s)`);
 
-  const ceiling = await passThrough();
-  console.log(`pass-through (consume → produce): ${N} events in ${ceiling.toFixed(2)} s = ${Math.round(N / ceiling)} events/s`);
+  const runs: number[] = [];
+  for (let r = 0; r < 3; r++) runs.push(await passThrough(r));
+  const ceiling = [...runs].sort((a, b) => a - b)[1] as number;
+  console.log(`pass-through (consume → produce), 3 runs: ${runs.map((t) => Math.round(N / t)).join(', ')} events/s; median ${N} events in ${ceiling.toFixed(2)} s = ${Math.round(N / ceiling)} events/s`);
 
   const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i));
   let draining = true;
@@ -119,8 +122,8 @@ async function preload(n: number): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-async function passThrough(): Promise<number> {
-  const consumer = kafka.consumer({ 'group.id': `${id}-pass`, 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': 5000, 'js.consumer.max.cache.size.per.worker.ms': 1500, 'fetch.wait.max.ms': 50 });
+async function passThrough(run: number): Promise<number> {
+  const consumer = kafka.consumer({ 'group.id': `${id}-pass-${run}`, 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': 5000, 'js.consumer.max.cache.size.per.worker.ms': 1500, 'fetch.wait.max.ms': 50 });
   const producer = kafka.producer({ 'linger.ms': 5, 'batch.num.messages': 10_000, 'enable.idempotence': true, acks: -1, 'compression.type': 'lz4' });
   await producer.connect();
   await consumer.connect();

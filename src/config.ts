@@ -34,7 +34,7 @@ const SHAPE = {
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -').default('fd'),
   REVIEW_THRESHOLD: fraction.default(0.5),
   BLOCK_THRESHOLD: fraction.default(0.9),
-  BATCH_MAX_SIZE: int(1, 1_000_000).default(5000),
+  BATCH_MAX_SIZE: int(1, 1_000_000).default(10_000),
   PARTITIONS_CONCURRENCY: int(1, 64).default(2),
   FEATURE_STORE_THREAD: bool.default(true),
   MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
