@@ -52,7 +52,11 @@ export interface Pipeline {
   setRules(rules: RuleSet): void;
 }
 
-export function buildPipeline(config: Config, store: FeatureStore, features: FeatureSet = DEFAULT_FEATURE_SET): Pipeline {
+/**
+ * `decisions`: 'alerts' when only alerts leave the process (the worker without
+ * EMIT_DECISIONS), so allows are not built in full; 'all' for replay and the decisions topic.
+ */
+export function buildPipeline(config: Config, store: FeatureStore, decisions: 'all' | 'alerts' = 'all', features: FeatureSet = DEFAULT_FEATURE_SET): Pipeline {
   let rules = loadRuleSet(config.RULES_DIR, features);
   return {
     deps: {
@@ -61,6 +65,7 @@ export function buildPipeline(config: Config, store: FeatureStore, features: Fea
       scorer: scorerFor(config),
       rules: () => rules,
       policy: { reviewThreshold: config.REVIEW_THRESHOLD, blockThreshold: config.BLOCK_THRESHOLD },
+      decisions,
     },
     setRules: (next) => {
       rules = next;

@@ -36,7 +36,7 @@ export function registerReplay(program: Command): void {
       for (let i = 0; i < ordered.length; i += 1000) {
         const chunk = ordered.slice(i, i + 1000);
         const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
-        for (const d of outcome.decided) decisions.set((chunk[d.index] as TransactionLine).lineNo, { json: JSON.stringify(d.decision), outcome: d.decision.decision });
+        for (const d of outcome.decided) decisions.set((chunk[d.index] as TransactionLine).lineNo, { json: JSON.stringify(d.decision), outcome: d.outcome });
       }
       const out = createWriteStream(flags.out);
       const counts = { allow: 0, review: 0, block: 0 };

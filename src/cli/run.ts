@@ -22,7 +22,7 @@ export function registerRun(program: Command): void {
         onConflict: (n) => metrics.featureConflicts.inc(n),
         onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
       });
-      const pipeline = buildPipeline(config, store);
+      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts');
       metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
       metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);
       const worker = new DetectorWorker(

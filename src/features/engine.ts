@@ -27,14 +27,22 @@ export class BatchFeatures {
 
   /** One event's features as `{ account: { count_1h: 3, ... }, event: {...} }`. */
   named(row: number): NamedFeatures {
-    const base = row * this.width;
     const out: NamedFeatures = {};
+    for (const g of this.groups) out[g.group] = { ...g.template };
+    return this.namedInto(row, out);
+  }
+
+  /**
+   * Writes one event's features into `target`, an object from `named` reused from event to
+   * event (rules read it during one evaluation; it allocates nothing per event).
+   */
+  namedInto(row: number, target: NamedFeatures): NamedFeatures {
+    const base = row * this.width;
     for (const g of this.groups) {
-      const values = { ...g.template };
+      const values = target[g.group] as Record<string, number>;
       for (let i = 0; i < g.keys.length; i++) values[g.keys[i] as string] = this.values[base + (g.columns[i] as number)] as number;
-      out[g.group] = values;
     }
-    return out;
+    return target;
   }
 }
 

@@ -229,7 +229,7 @@ export class DetectorWorker {
       lastOffset: batch.lastOffset(),
       consumed: messages.length,
       decided: outcome.decided.length,
-      alerts: outcome.decided.filter((d) => d.decision.decision !== 'allow').length,
+      alerts: outcome.decided.filter((d) => d.outcome !== 'allow').length,
       deadLettered: outcome.rejected.length,
     };
     for (const listener of this.onBatchListeners) listener(report);
@@ -240,8 +240,8 @@ export class DetectorWorker {
     const alerts: OutgoingMessage[] = [];
     const decisions: OutgoingMessage[] = [];
     for (const d of decided) {
-      const alert = d.decision.decision !== 'allow';
-      if (!alert && !emitDecisions) continue; // most decisions are allows that nobody subscribed to
+      const alert = d.outcome !== 'allow';
+      if (d.decision === null || (!alert && !emitDecisions)) continue; // most decisions are allows that nobody subscribed to
       const msg = { key: d.decision.accountId, value: decisionJson(d.decision, (batch.messages[d.index] as Message).value) };
       if (alert) alerts.push(msg);
       if (emitDecisions) decisions.push(msg);
@@ -289,12 +289,12 @@ export class DetectorWorker {
     const now = Date.now();
     const counts = { allow: 0, review: 0, block: 0 };
     for (const d of decided) {
-      counts[d.decision.decision]++;
-      this.metrics.scores.observe(d.decision.score);
+      counts[d.outcome]++;
+      this.metrics.scores.observe(d.score);
       this.metrics.endToEndSeconds.observe(Math.max(0, now - d.eventTimeMs) / 1000);
       if (d.tooLate) this.metrics.lateEvents.inc();
       if (d.duplicate) this.metrics.duplicateEvents.inc();
-      for (const h of d.decision.ruleHits) this.metrics.ruleHits.inc({ rule: h.id, mode: 'active' });
+      for (const h of d.ruleHits) this.metrics.ruleHits.inc({ rule: h.id, mode: 'active' });
       for (const id of d.shadowHits) this.metrics.ruleHits.inc({ rule: id, mode: 'shadow' });
       for (const e of d.ruleErrors) this.metrics.ruleErrors.inc({ rule: e.id });
     }

@@ -1,6 +1,6 @@
 // One batch through the detector: validate → features (one store call) → score (one model
 // run) → rules → decide. Pure orchestration over ports; `run` and `replay` share it.
-import type { Decision } from '../contract/decision.js';
+import type { Decision, DecisionOutcome, RuleHit } from '../contract/decision.js';
 import { DECISION_SCHEMA_VERSION } from '../contract/decision.js';
 import { InvalidEventError } from '../contract/errors.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
@@ -20,6 +20,11 @@ export interface PipelineDeps {
   rules: () => RuleSet;
   policy: DecisionPolicy;
   now?: () => number;
+  /**
+   * Which decisions are built in full (features, reasons, the event): every one (the
+   * default), or only those other than allow, when nobody reads the allows.
+   */
+  decisions?: 'all' | 'alerts';
 }
 
 export interface Rejected {
@@ -29,7 +34,11 @@ export interface Rejected {
 
 export interface Decided {
   index: number;
-  decision: Decision;
+  outcome: DecisionOutcome;
+  score: number;
+  ruleHits: RuleHit[];
+  /** The full decision; null for an allow when `decisions` is 'alerts'. */
+  decision: Decision | null;
   eventTimeMs: number;
   /** Older than the allowed lateness: decided on a best-effort read, not applied. */
   tooLate: boolean;
@@ -69,34 +78,41 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
   const scores = await deps.scorer.score(features.matrix, txs.length, deps.features.names.length);
   const t2 = performance.now();
   const rules = deps.rules();
+  const all = (deps.decisions ?? 'all') === 'all';
   const decidedAt = new Date(now()).toISOString();
+  const scratch = valid.length > 0 ? features.named(0) : {};
   const decided = valid.map(({ index, tx }, row): Decided => {
-    const named = features.named(row);
     const score = scores[row] as number;
-    const evaluation = rules.evaluate({ event: tx.event, features: named, score });
+    const evaluation = rules.evaluate({ event: tx.event, features: features.namedInto(row, scratch), score });
     const policy = decide(deps.policy, score, evaluation.hits, evaluation.scoreAdjustment);
+    const full = all || policy.decision !== 'allow';
     return {
       index,
+      outcome: policy.decision,
+      score: policy.score,
+      ruleHits: evaluation.hits,
       eventTimeMs: tx.eventTimeMs,
       tooLate: features.tooLate[row] === 1,
       duplicate: features.duplicate[row] === 1,
       shadowHits: evaluation.shadowHits.map((h) => h.id),
       ruleErrors: evaluation.errors,
-      decision: {
-        schemaVersion: DECISION_SCHEMA_VERSION,
-        transactionId: tx.event.transactionId,
-        accountId: tx.event.accountId,
-        decision: policy.decision,
-        score: policy.score,
-        modelVersion: deps.scorer.version,
-        rulesVersion: rules.version,
-        ruleHits: evaluation.hits,
-        topReasons: policy.topReasons,
-        eventTime: new Date(tx.eventTimeMs).toISOString(),
-        decidedAt,
-        features: named,
-        event: tx.event,
-      },
+      decision: full
+        ? {
+            schemaVersion: DECISION_SCHEMA_VERSION,
+            transactionId: tx.event.transactionId,
+            accountId: tx.event.accountId,
+            decision: policy.decision,
+            score: policy.score,
+            modelVersion: deps.scorer.version,
+            rulesVersion: rules.version,
+            ruleHits: evaluation.hits,
+            topReasons: policy.topReasons,
+            eventTime: new Date(tx.eventTimeMs).toISOString(),
+            decidedAt,
+            features: features.named(row),
+            event: tx.event,
+          }
+        : null,
     };
   });
   const t3 = performance.now();

@@ -42,7 +42,7 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
       const metrics = createMetrics(registry);
       const real = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) });
       const store = options.wrapStore?.(real) ?? real;
-      const pipeline = buildPipeline(config, store);
+      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts');
       const worker = new DetectorWorker(
         { ...workerOptions(config), maxBackoffMs: 500 },
         pipeline.deps,

@@ -15,6 +15,25 @@ describe('processBatch', () => {
     const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
     expect(out.decided.map((d) => d.index)).toEqual([0, 4]);
     expect(out.rejected.map((r) => [r.index, r.error.code])).toEqual([[1, 'FD_EVENT_SCHEMA'], [2, 'FD_EVENT_SCHEMA'], [3, 'FD_EVENT_SCHEMA']]);
-    for (const d of out.decided) expect(Object.values(d.decision.features).flatMap((g) => Object.values(g)).every(Number.isFinite)).toBe(true);
+    for (const d of out.decided) expect(Object.values(d.decision?.features ?? { missing: { x: NaN } }).flatMap((g) => Object.values(g)).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('processBatch building only the alerts', () => {
+  it('leaves allows unbuilt and gives each alert its own features', async () => {
+    const config = loadConfig({});
+    const pipeline = buildPipeline(config, memoryStore(config), 'alerts');
+    const t = Date.parse('2026-04-01T10:00:00Z');
+    // Twelve payments in ten minutes: from the tenth on, account-velocity reviews them.
+    const raw = Array.from({ length: 12 }, (_, i) => Buffer.from(JSON.stringify(tx({ accountId: 'fast', amount: 10 + i, timestamp: t + i * 30_000 }))));
+    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    const allows = out.decided.filter((d) => d.outcome === 'allow');
+    const alerts = out.decided.filter((d) => d.outcome !== 'allow');
+    expect(allows.length).toBeGreaterThan(0);
+    expect(alerts.length).toBeGreaterThan(1);
+    expect(allows.every((d) => d.decision === null)).toBe(true);
+    expect(alerts.every((d) => d.decision?.ruleHits.some((h) => h.id === 'account-velocity'))).toBe(true);
+    // Features are per alert, not one object shared by the batch.
+    expect(alerts.map((d) => d.decision?.features.account?.count_10m)).toEqual(alerts.map((_, i) => 12 - alerts.length + 1 + i));
   });
 });
