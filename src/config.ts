@@ -41,6 +41,7 @@ const SHAPE = {
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
   MODEL_PATH: z.string().min(1).optional(),
   RULES_DIR: z.string().min(1).default('rules'),
+  FEATURES_FILE: z.string().min(1).optional(),
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: int(0, 65_535).default(9464),
   SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),

@@ -1,6 +1,7 @@
 // Builds the pipeline's parts from the configuration; shared by the commands that decide.
 import type { Config } from '../config.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
+import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
 import { RedisFeatureStore } from '../features/redis/redis-store.js';
@@ -14,6 +15,11 @@ import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { ConfigError } from '../contract/errors.js';
 import { kafkaSettings } from '../kafka/client.js';
 import type { WorkerOptions } from '../kafka/worker.js';
+
+/** The feature set: FEATURES_FILE when given (refused with file, line and cause), else the default. */
+export function featureSetFor(config: Config): FeatureSet {
+  return config.FEATURES_FILE ? loadFeatureSet(config.FEATURES_FILE) : DEFAULT_FEATURE_SET;
+}
 
 export function longestWindowMs(features: FeatureSet): number {
   return Math.max(0, ...features.entities.flatMap((e) => e.windows.map((w) => w.bucketMs * w.buckets)));

@@ -4,9 +4,8 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { DEFAULT_FEATURE_SET } from '../features/definitions.js';
 import { computeFeatures } from '../features/engine.js';
-import { memoryStore } from './build.js';
+import { featureSetFor, memoryStore } from './build.js';
 import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
 
 interface ExportFlags {
@@ -38,7 +37,7 @@ export function registerFeatures(program: Command): void {
         const prev = labels.get(l.transactionId);
         if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.label === 'fraud' ? '1' : '0', at: l.knownAtMs });
       }
-      const set = DEFAULT_FEATURE_SET;
+      const set = featureSetFor(config);
       const store = memoryStore(config);
       const out = createWriteStream(flags.out);
       await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));

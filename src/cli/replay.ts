@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { processBatch } from '../pipeline/process-batch.js';
-import { buildPipeline, memoryStore } from './build.js';
+import { buildPipeline, featureSetFor, memoryStore } from './build.js';
 import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine, type TransactionLine } from './files.js';
 
 interface ReplayFlags {
@@ -30,7 +30,7 @@ export function registerReplay(program: Command): void {
       const rejects = rejectsWriter(rejectsPath);
       const lines = await readTransactions(flags.transactions, rejects.reject);
       const labels = flags.labels ? (await readLabels(flags.labels, rejects.reject)).length : 0;
-      const pipeline = buildPipeline(config, memoryStore(config));
+      const pipeline = buildPipeline(config, memoryStore(config), 'all', featureSetFor(config));
       const decisions = new Map<number, { json: string; outcome: 'allow' | 'review' | 'block' }>();
       const ordered = byEventTime(lines);
       for (let i = 0; i < ordered.length; i += 1000) {

@@ -7,7 +7,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { loadRuleSet } from '../rules/load.js';
-import { buildPipeline, redisStore, workerOptions } from './build.js';
+import { buildPipeline, featureSetFor, redisStore, workerOptions } from './build.js';
 
 export function registerRun(program: Command): void {
   program
@@ -18,11 +18,12 @@ export function registerRun(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       const registry = new Registry();
       const metrics = createMetrics(registry);
+      const features = featureSetFor(config);
       const store = redisStore(config, {
         onConflict: (n) => metrics.featureConflicts.inc(n),
         onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
-      });
-      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts');
+      }, features);
+      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts', features);
       metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
       metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);
       const worker = new DetectorWorker(

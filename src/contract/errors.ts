@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'FD_CONFIG_INVALID',
   'FD_RULE_COMPILE',
   'FD_RULES_LOAD',
+  'FD_FEATURE_DEFINITION',
   'FD_MODEL_LOAD',
   'FD_MODEL_MISMATCH',
   'FD_STORE_UNAVAILABLE',
@@ -56,6 +57,18 @@ export class RuleCompileError extends FraudDetectorError {
     const where = [location.file, location.line, location.column].filter((p) => p !== undefined).join(':');
     super(`${where}${location.ruleId ? ` rule ${location.ruleId}` : ''}: ${cause_}`);
     this.name = 'RuleCompileError';
+  }
+}
+
+/** A feature-definitions file that cannot be used: where, and why. */
+export class FeatureDefinitionError extends FraudDetectorError {
+  readonly code = 'FD_FEATURE_DEFINITION' as const;
+  constructor(
+    readonly location: { file: string; line?: number; column?: number },
+    readonly reason: string,
+  ) {
+    super(`${[location.file, location.line, location.column].filter((p) => p !== undefined).join(':')}: ${reason}`);
+    this.name = 'FeatureDefinitionError';
   }
 }
 

@@ -26,7 +26,8 @@ export function parseDuration(text: string): number {
 export function windowSpec(name: string): WindowSpec {
   const ms = parseDuration(name);
   const widths = [60_000, 300_000, 600_000, 3_600_000, 21_600_000, 86_400_000];
-  const bucketMs = widths.find((w) => ms % w === 0 && ms / w <= 30) ?? 86_400_000;
+  // A window no width divides into 30 buckets or fewer takes the widest width that divides it.
+  const bucketMs = widths.find((w) => ms % w === 0 && ms / w <= 30) ?? widths.filter((w) => ms % w === 0).at(-1) ?? 86_400_000;
   return { name, bucketMs, buckets: Math.max(1, Math.ceil(ms / bucketMs)) };
 }
 

@@ -2,7 +2,7 @@
 import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import { buildPipeline, redisStore, workerOptions } from '../../src/cli/build.js';
+import { buildPipeline, featureSetFor, redisStore, workerOptions } from '../../src/cli/build.js';
 import { topicPlan } from '../../src/kafka/admin.js';
 import { DetectorWorker } from '../../src/kafka/worker.js';
 import type { FeatureStore } from '../../src/features/store.js';
@@ -40,9 +40,10 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
     start: async (options = {}) => {
       const registry = new Registry();
       const metrics = createMetrics(registry);
-      const real = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) });
+      const features = featureSetFor(config);
+      const real = redisStore(config, { onConflict: (n) => metrics.featureConflicts.inc(n) }, features);
       const store = options.wrapStore?.(real) ?? real;
-      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts');
+      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts', features);
       const worker = new DetectorWorker(
         { ...workerOptions(config), maxBackoffMs: 500 },
         pipeline.deps,

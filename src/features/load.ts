@@ -1,0 +1,70 @@
+// Reads a feature-definitions file (YAML) into a feature set, with file, line and column for
+// every error. Each definition names an entity, an aggregation and a window; the feature is
+// called `<entity>.<aggregation>_<window>`, the name rules and models use.
+import { readFileSync } from 'node:fs';
+import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { z } from 'zod';
+import { FeatureDefinitionError } from '../contract/errors.js';
+import { buildFeatureSet, ENTITY_FIELD, type Aggregation, type EntityKind, type FeatureSet } from './definitions.js';
+import { parseDuration } from './windows.js';
+
+const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'amount_ratio'] as const satisfies readonly Aggregation[];
+const MIN_WINDOW_MS = 60_000;
+const MAX_WINDOW_MS = 90 * 86_400_000;
+
+const DEFINITION = z.strictObject({
+  entity: z.enum(Object.keys(ENTITY_FIELD) as [EntityKind, ...EntityKind[]]),
+  aggregation: z.enum(AGGREGATIONS),
+  window: z
+    .string()
+    .regex(/^[1-9]\d*[mhd]$/, 'a whole number of minutes, hours or days, such as 10m, 1h or 7d')
+    .refine((w) => parseDuration(w) >= MIN_WINDOW_MS && parseDuration(w) <= MAX_WINDOW_MS, 'between 1m and 90d'),
+});
+
+const FILE = z.strictObject({ version: z.union([z.string(), z.number()]).optional(), features: z.array(z.unknown()).min(1, 'at least one feature') });
+
+export function loadFeatureSet(file: string): FeatureSet {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FeatureDefinitionError({ file }, `cannot read the feature definitions: ${(err as Error).message}`);
+  }
+  return parseFeatureSet(file, text);
+}
+
+export function parseFeatureSet(file: string, text: string): FeatureSet {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const fail = (node: Node | null | undefined, reason: string): never => {
+    const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
+    throw new FeatureDefinitionError({ file, line: pos?.line ?? 1, column: pos?.col }, reason);
+  };
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = lines.linePos(yamlError.pos[0]);
+    throw new FeatureDefinitionError({ file, line: pos.line, column: pos.col }, `YAML: ${yamlError.message.split('\n')[0] ?? ''}`);
+  }
+  const top = FILE.safeParse(doc.toJS());
+  if (!top.success) fail(null, `expected a mapping with \`features:\` (a list) and optional \`version:\`: ${top.error.issues[0]?.message ?? ''}`);
+  const list = isMap(doc.contents) ? doc.contents.get('features', true) : undefined;
+  const items = isSeq(list) ? (list.items as Node[]) : [];
+  const seen = new Map<string, number>();
+  const defs = (top.data?.features ?? []).map((raw, i): [EntityKind, Aggregation, string] => {
+    const node = items[i];
+    const parsed = DEFINITION.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path[0];
+      const fieldNode = isMap(node) && field !== undefined ? (node.get(field, true) as Node | undefined) : undefined;
+      return fail(fieldNode ?? node, `feature ${i + 1}: ${field !== undefined ? `${String(field)}: ` : ''}${issue?.message ?? 'invalid'}`);
+    }
+    const { entity, aggregation, window } = parsed.data;
+    const name = `${entity}.${aggregation}_${window}`;
+    const first = seen.get(name);
+    if (first !== undefined) fail(node, `${name} is defined twice (first as feature ${first})`);
+    seen.set(name, i + 1);
+    return [entity, aggregation, window];
+  });
+  return buildFeatureSet(defs);
+}

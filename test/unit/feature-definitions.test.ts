@@ -1,0 +1,75 @@
+// Feature definitions from a file: the shipped file is the built-in set, and a bad file is
+// refused with file, line and cause.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildPipeline, featureSetFor, memoryStore } from '../../src/cli/build.js';
+import { loadConfig } from '../../src/config.js';
+import { FeatureDefinitionError } from '../../src/contract/errors.js';
+import { parseTransaction } from '../../src/contract/transaction.js';
+import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
+import { loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
+import { windowSpec } from '../../src/features/windows.js';
+import { processBatch } from '../../src/pipeline/process-batch.js';
+import { tx } from '../helpers/events.js';
+
+function refusal(text: string): FeatureDefinitionError {
+  try {
+    parseFeatureSet('f.yaml', text);
+  } catch (err) {
+    if (err instanceof FeatureDefinitionError) return err;
+    throw err;
+  }
+  throw new Error('accepted');
+}
+
+describe('feature definitions file', () => {
+  it('ships the built-in set as features/default.yaml', () => {
+    const set = loadFeatureSet('features/default.yaml');
+    expect(set.names).toEqual(DEFAULT_FEATURE_SET.names);
+    expect(set.entities).toEqual(DEFAULT_FEATURE_SET.entities);
+  });
+
+  it.each([
+    ['an unknown entity', 'features:\n  - entity: shop\n    aggregation: count\n    window: 1h\n', 2, /feature 1: entity: /],
+    ['an unknown aggregation', 'features:\n  - entity: account\n    aggregation: median\n    window: 1h\n', 3, /feature 1: aggregation: /],
+    ['a window in seconds', 'features:\n  - { entity: account, aggregation: count, window: 1h }\n  - { entity: card, aggregation: count, window: 90s }\n', 3, /feature 2: window: a whole number of minutes/],
+    ['a window beyond 90 days', 'features:\n  - { entity: account, aggregation: sum, window: 120d }\n', 2, /between 1m and 90d/],
+    ['a feature defined twice', 'features:\n  - { entity: account, aggregation: sum, window: 1h }\n  - { entity: account, aggregation: sum, window: 1h }\n', 3, /account.sum_1h is defined twice \(first as feature 1\)/],
+    ['an unknown key', 'features:\n  - { entity: account, aggregation: sum, window: 1h, filter: x }\n', 2, /Unrecognized key/],
+    ['an empty list', 'features: []\n', 1, /at least one feature/],
+    ['broken YAML', 'features:\n  - { entity: account,\n', 3, /YAML/],
+    ['a list instead of a mapping', '- { entity: account, aggregation: sum, window: 1h }\n', 1, /expected a mapping with `features:`/],
+  ])('refuses %s with its line', (_, text, line, cause) => {
+    const err = refusal(text);
+    expect(err.location).toMatchObject({ file: 'f.yaml', line });
+    expect(err.message).toMatch(cause);
+    expect(err.code).toBe('FD_FEATURE_DEFINITION');
+  });
+
+  it('refuses a file it cannot read', () => {
+    expect(() => loadFeatureSet('/nonexistent/features.yaml')).toThrow(/cannot read the feature definitions/);
+  });
+
+  it('gives windows no width divides into 30 buckets the widest width that divides them', () => {
+    expect(windowSpec('61m')).toEqual({ name: '61m', bucketMs: 60_000, buckets: 61 });
+    expect(windowSpec('45d')).toEqual({ name: '45d', bucketMs: 86_400_000, buckets: 45 });
+  });
+
+  it('drives the pipeline: rules see exactly the defined features', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-features-'));
+    writeFileSync(join(dir, 'features.yaml'), 'features:\n  - { entity: merchant, aggregation: count, window: 2h }\n');
+    const rulesDir = join(dir, 'rules');
+    mkdirSync(rulesDir);
+    writeFileSync(join(rulesDir, 'r.yaml'), 'rules:\n  - id: busy-merchant\n    expression: features.merchant.count_2h >= 3.0\n    action: review\n');
+    const config = loadConfig({ FEATURES_FILE: join(dir, 'features.yaml'), RULES_DIR: rulesDir });
+    const pipeline = buildPipeline(config, memoryStore(config), 'all', featureSetFor(config));
+    const t = Date.parse('2026-05-01T08:00:00Z');
+    const raw = [0, 1, 2].map((i) => Buffer.from(JSON.stringify(tx({ accountId: `a${i}`, merchantId: 'm1', timestamp: t + i * 60_000 }))));
+    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    expect(Object.keys(out.decided[0]?.decision?.features ?? {}).sort()).toEqual(['account', 'event', 'merchant']);
+    expect(out.decided[0]?.decision?.features.merchant).toEqual({ count_2h: 1 });
+    expect(out.decided.map((d) => d.outcome)).toEqual(['allow', 'allow', 'review']);
+  });
+});
