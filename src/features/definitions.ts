@@ -4,7 +4,13 @@ import type { TransactionEvent } from '../contract/transaction.js';
 import type { WindowSpec } from './windows.js';
 import { windowSpec } from './windows.js';
 
-export type EntityKind = 'account' | 'merchant' | 'card' | 'device';
+/** Entities whose transactions are counted. */
+export type TransactionEntity = 'account' | 'merchant' | 'card' | 'device';
+/**
+ * What the store tracks: an entity's transactions, or the labels of an account's or a
+ * merchant's transactions (fed by `fraud-labels`, windowed by when each label became known).
+ */
+export type EntityKind = TransactionEntity | 'account_labels' | 'merchant_labels';
 
 /** Where each entity's id comes from in the event. */
 export const ENTITY_FIELD: Record<EntityKind, keyof TransactionEvent> = {
@@ -12,12 +18,30 @@ export const ENTITY_FIELD: Record<EntityKind, keyof TransactionEvent> = {
   merchant: 'merchantId',
   card: 'cardId',
   device: 'deviceId',
+  account_labels: 'accountId',
+  merchant_labels: 'merchantId',
 };
 
-export type Aggregation = 'count' | 'sum' | 'mean' | 'std' | 'amount_ratio';
+export type Aggregation = 'count' | 'sum' | 'mean' | 'std' | 'amount_ratio' | LabelAggregation;
+
+/** Over labels: labelled transactions, confirmed frauds among them, and their ratio. */
+export type LabelAggregation = 'labelled_count' | 'fraud_count' | 'fraud_rate';
+export const LABEL_AGGREGATIONS: readonly LabelAggregation[] = ['labelled_count', 'fraud_count', 'fraud_rate'];
+
+/** The label stream of an entity; labels name their account and, optionally, merchant. */
+export const LABEL_ENTITY: Partial<Record<TransactionEntity, EntityKind>> = { account: 'account_labels', merchant: 'merchant_labels' };
+
+export function isLabelEntity(kind: EntityKind): boolean {
+  return kind === 'account_labels' || kind === 'merchant_labels';
+}
+
+function isLabelAggregation(a: Aggregation): a is LabelAggregation {
+  return (LABEL_AGGREGATIONS as readonly string[]).includes(a);
+}
 
 export interface FeatureDefinition {
   name: string;
+  /** The tracked entity: for a label aggregation, the entity's label stream. */
   entity: EntityKind;
   aggregation: Aggregation;
   window: string;
@@ -36,7 +60,7 @@ export interface FeatureSet {
   entities: EntityWindows[];
 }
 
-const DEFAULT_WINDOWED: [EntityKind, Aggregation, string][] = [
+const DEFAULT_WINDOWED: [TransactionEntity, Aggregation, string][] = [
   ['account', 'count', '10m'],
   ['account', 'count', '1h'],
   ['account', 'sum', '1h'],
@@ -55,8 +79,12 @@ const DEFAULT_WINDOWED: [EntityKind, Aggregation, string][] = [
 /** Features computed from the event alone, before the windowed ones. */
 export const EVENT_FEATURES = ['event.amount', 'event.hour_of_day', 'event.day_of_week', 'account.seconds_since_last'] as const;
 
-export function buildFeatureSet(windowed: [EntityKind, Aggregation, string][] = DEFAULT_WINDOWED): FeatureSet {
-  const defs = windowed.map(([entity, aggregation, window]) => ({ name: `${entity}.${aggregation}_${window}`, entity, aggregation, window }));
+export function buildFeatureSet(windowed: [TransactionEntity, Aggregation, string][] = DEFAULT_WINDOWED): FeatureSet {
+  const defs = windowed.map(([entity, aggregation, window]): FeatureDefinition => {
+    const tracked = isLabelAggregation(aggregation) ? LABEL_ENTITY[entity] : entity;
+    if (tracked === undefined) throw new Error(`${aggregation} needs labels, which name accounts and merchants, not ${entity}s`);
+    return { name: `${entity}.${aggregation}_${window}`, entity: tracked, aggregation, window };
+  });
   const entities: EntityWindows[] = [];
   for (const def of defs) {
     let entry = entities.find((e) => e.entity === def.entity);

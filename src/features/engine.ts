@@ -2,8 +2,8 @@
 // one store call for the whole batch, and derives the named features from the aggregates.
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { Aggregation, FeatureSet } from './definitions.js';
-import { ENTITY_FIELD, EVENT_FEATURES } from './definitions.js';
-import { DUPLICATE, TOO_LATE, type EntityBatch, type FeatureStore } from './store.js';
+import { ENTITY_FIELD, EVENT_FEATURES, isLabelEntity } from './definitions.js';
+import { DUPLICATE, TOO_LATE, type EntityBatch, type EntityEvent, type FeatureStore } from './store.js';
 
 export type NamedFeatures = Record<string, Record<string, number>>;
 
@@ -147,8 +147,9 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   const batches: EntityBatch[] = [];
   const slots = new Int32Array(events.length * entityCount * 2).fill(-1);
   events.forEach((tx, row) => {
-    // One event object shared by every entity of the transaction.
-    const event = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
+    // One event object shared by every entity of the transaction; label windows are only read.
+    const event: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
+    const reader: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: 0, readOnly: true };
     for (let e = 0; e < entityCount; e++) {
       const { entity, windows } = set.entities[e] as FeatureSet['entities'][number];
       const id = tx.event[ENTITY_FIELD[entity]];
@@ -161,7 +162,7 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
         (positions[e] as Map<string, number>).set(id, batches.push(batch) - 1);
       }
       slots[row * entityCount * 2 + e * 2] = (positions[e] as Map<string, number>).get(id) as number;
-      slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(event) - 1;
+      slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(isLabelEntity(entity) ? reader : event) - 1;
     }
   });
   return { batches, slots };
@@ -180,5 +181,44 @@ function aggregate(kind: Aggregation, count: number, sum: number, sumSq: number,
       return count > 1 ? Math.sqrt(Math.max(0, sumSq / count - mean * mean)) : 0;
     case 'amount_ratio':
       return mean > 0 ? amount / mean : 1;
+    // A label event counts 1 and adds 1 when it says fraud, 0 when legit.
+    case 'labelled_count':
+      return count;
+    case 'fraud_count':
+      return sum;
+    case 'fraud_rate':
+      return mean;
   }
+}
+
+/** A label as the store applies it: at the time it became known. */
+export interface LabelEvent {
+  transactionId: string;
+  accountId: string;
+  merchantId?: string;
+  fraud: boolean;
+  knownAtMs: number;
+}
+
+/**
+ * Applies labels to the label windows of their account and merchant (one store call); a
+ * redelivered label (same transaction, same time) is applied once. Nothing to do when the
+ * feature set has no label features.
+ */
+export async function applyLabels(labels: readonly LabelEvent[], set: FeatureSet, store: FeatureStore): Promise<void> {
+  const tracked = set.entities.filter((e) => isLabelEntity(e.entity));
+  if (tracked.length === 0 || labels.length === 0) return;
+  const batches = new Map<string, EntityBatch>();
+  for (const label of labels) {
+    const event = { transactionId: label.transactionId, eventTimeMs: label.knownAtMs, amount: label.fraud ? 1 : 0 };
+    for (const { entity, windows } of tracked) {
+      const id = entity === 'account_labels' ? label.accountId : label.merchantId;
+      if (id === undefined) continue;
+      const key = `${entity}\u0000${id}`;
+      let batch = batches.get(key);
+      if (batch === undefined) batches.set(key, (batch = { entity, id, windows, events: [] }));
+      batch.events.push(event);
+    }
+  }
+  if (batches.size > 0) await store.observe([...batches.values()]);
 }

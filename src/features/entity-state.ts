@@ -98,15 +98,16 @@ export class StateArena {
  */
 export function observeEvent(state: EntityState, spec: StateSpec, event: EntityEvent, out: Observations, row: number, aggregateAt: number): boolean {
   const { transactionId, eventTimeMs: ts, amount } = event;
+  const readOnly = event.readOnly === true;
   const last = state.last;
   const hasLast = !Number.isNaN(last);
-  const tooLate = hasLast && ts < last - spec.allowedLatenessMs;
+  const tooLate = !readOnly && hasLast && ts < last - spec.allowedLatenessMs;
   const d = Math.floor(ts / spec.dedupe.bucketMs);
   const slotKey = d % spec.dedupe.slots;
   const seen = state.dedupe.get(slotKey);
-  const hash = idHash(transactionId);
-  const duplicate = !tooLate && seen !== undefined && seen.d === d && isApplied(seen, hash);
-  const apply = !duplicate && !tooLate;
+  const hash = readOnly ? 0 : idHash(transactionId);
+  const duplicate = !readOnly && !tooLate && seen !== undefined && seen.d === d && isApplied(seen, hash);
+  const apply = !duplicate && !tooLate && !readOnly;
   const inOrder = !hasLast || ts >= last;
   const windowCount = spec.windows.length;
   for (let w = 0; w < windowCount; w++) observeWindow(state.values, state.base, spec, w, ts, amount, apply, inOrder, tooLate, out.aggregates, aggregateAt + w * 3);

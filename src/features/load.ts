@@ -5,15 +5,15 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { FeatureDefinitionError } from '../contract/errors.js';
-import { buildFeatureSet, ENTITY_FIELD, type Aggregation, type EntityKind, type FeatureSet } from './definitions.js';
+import { buildFeatureSet, LABEL_AGGREGATIONS, LABEL_ENTITY, type Aggregation, type FeatureSet, type TransactionEntity } from './definitions.js';
 import { parseDuration } from './windows.js';
 
-const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'amount_ratio'] as const satisfies readonly Aggregation[];
+const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'amount_ratio', ...LABEL_AGGREGATIONS] as const satisfies readonly Aggregation[];
 const MIN_WINDOW_MS = 60_000;
 const MAX_WINDOW_MS = 90 * 86_400_000;
 
 const DEFINITION = z.strictObject({
-  entity: z.enum(Object.keys(ENTITY_FIELD) as [EntityKind, ...EntityKind[]]),
+  entity: z.enum(['account', 'merchant', 'card', 'device'] as const satisfies readonly TransactionEntity[]),
   aggregation: z.enum(AGGREGATIONS),
   window: z
     .string()
@@ -50,7 +50,7 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
   const list = isMap(doc.contents) ? doc.contents.get('features', true) : undefined;
   const items = isSeq(list) ? (list.items as Node[]) : [];
   const seen = new Map<string, number>();
-  const defs = (top.data?.features ?? []).map((raw, i): [EntityKind, Aggregation, string] => {
+  const defs = (top.data?.features ?? []).map((raw, i): [TransactionEntity, Aggregation, string] => {
     const node = items[i];
     const parsed = DEFINITION.safeParse(raw);
     if (!parsed.success) {
@@ -60,6 +60,9 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
       return fail(fieldNode ?? node, `feature ${i + 1}: ${field !== undefined ? `${String(field)}: ` : ''}${issue?.message ?? 'invalid'}`);
     }
     const { entity, aggregation, window } = parsed.data;
+    if ((LABEL_AGGREGATIONS as readonly string[]).includes(aggregation) && LABEL_ENTITY[entity] === undefined) {
+      fail(isMap(node) ? (node.get('entity', true) as Node | undefined) : node, `feature ${i + 1}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
+    }
     const name = `${entity}.${aggregation}_${window}`;
     const first = seen.get(name);
     if (first !== undefined) fail(node, `${name} is defined twice (first as feature ${first})`);

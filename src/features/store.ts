@@ -6,6 +6,8 @@ export interface EntityEvent {
   transactionId: string;
   eventTimeMs: number;
   amount: number;
+  /** Read the entity's windows as of this time without applying the event (a transaction reading label windows). */
+  readOnly?: boolean;
 }
 
 /** All events of one entity instance in a batch, in arrival order. */

@@ -14,6 +14,7 @@ describe('store thread protocol', () => {
       { entity: 'account', id: 'a1', windows: hourly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 5 }, { transactionId: 't2', eventTimeMs: 2000, amount: 7.5 }] },
       { entity: 'merchant', id: 'm{1}', windows: weekly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 5 }] },
       { entity: 'card', id: 'c1', windows: hourly, events: [] },
+      { entity: 'merchant_labels', id: 'm{1}', windows: weekly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 0, readOnly: true }] },
     ];
     const registry = new LayoutRegistry();
     const table = new LayoutTable();

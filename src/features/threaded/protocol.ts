@@ -17,6 +17,8 @@ export interface EncodedBatches {
   transactionIds: string[];
   times: Float64Array;
   amounts: Float64Array;
+  /** 1 for an event that only reads (EntityEvent.readOnly). */
+  readOnly: Uint8Array;
 }
 
 export interface ObservedArrays {
@@ -61,15 +63,17 @@ export class LayoutRegistry {
     const transactionIds: string[] = [];
     const times = new Float64Array(events);
     const amounts = new Float64Array(events);
+    const readOnly = new Uint8Array(events);
     let at = 0;
     for (const b of batches) {
       for (const e of b.events) {
         transactionIds.push(e.transactionId);
         times[at] = e.eventTimeMs;
+        if (e.readOnly === true) readOnly[at] = 1;
         amounts[at++] = e.amount;
       }
     }
-    return { newLayouts, layouts, entities, ids, counts, transactionIds, times, amounts };
+    return { newLayouts, layouts, entities, ids, counts, transactionIds, times, amounts, readOnly };
   }
 }
 
@@ -87,7 +91,9 @@ export class LayoutTable {
       const count = encoded.counts[i] as number;
       const events: EntityEvent[] = new Array<EntityEvent>(count);
       for (let k = 0; k < count; k++, at++) {
-        events[k] = { transactionId: encoded.transactionIds[at] as string, eventTimeMs: encoded.times[at] as number, amount: encoded.amounts[at] as number };
+        const event: EntityEvent = { transactionId: encoded.transactionIds[at] as string, eventTimeMs: encoded.times[at] as number, amount: encoded.amounts[at] as number };
+        if (encoded.readOnly[at] === 1) event.readOnly = true;
+        events[k] = event;
       }
       batches.push({ entity: encoded.entities[i] as EntityKind, id: encoded.ids[i] as string, windows, events });
     }
@@ -97,6 +103,6 @@ export class LayoutTable {
 
 /** The typed arrays of a message, to transfer instead of copy. */
 export function transferables(value: EncodedBatches | ObservedArrays): ArrayBuffer[] {
-  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts] : [value.aggregates, value.previousTimeMs, value.flags];
+  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts, value.readOnly] : [value.aggregates, value.previousTimeMs, value.flags];
   return arrays.map((a) => a.buffer as ArrayBuffer);
 }
