@@ -4,7 +4,8 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { computeFeatures } from '../features/engine.js';
+import { applyLabels, computeFeatures } from '../features/engine.js';
+import { replayInTimeOrder } from './timeline.js';
 import { featureSetFor, memoryStore } from './build.js';
 import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
 
@@ -32,8 +33,9 @@ export function registerFeatures(program: Command): void {
       const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
       const rejects = rejectsWriter(rejectsPath);
       const lines = byEventTime(await readTransactions(flags.transactions, rejects.reject));
+      const labelLines = flags.labels ? await readLabels(flags.labels, rejects.reject) : [];
       const labels = new Map<string, { label: string; at: number }>();
-      for (const l of flags.labels ? await readLabels(flags.labels, rejects.reject) : []) {
+      for (const l of labelLines) {
         const prev = labels.get(l.transactionId);
         if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.label === 'fraud' ? '1' : '0', at: l.knownAtMs });
       }
@@ -41,8 +43,7 @@ export function registerFeatures(program: Command): void {
       const store = memoryStore(config);
       const out = createWriteStream(flags.out);
       await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
-      for (let i = 0; i < lines.length; i += 1000) {
-        const chunk = lines.slice(i, i + 1000);
+      await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabels(due, set, store), async (chunk) => {
         const f = await computeFeatures(chunk.map((l) => l.tx), set, store);
         for (let row = 0; row < chunk.length; row++) {
           const tx = (chunk[row] as (typeof chunk)[number]).tx;
@@ -50,7 +51,7 @@ export function registerFeatures(program: Command): void {
           const keys = [tx.event.transactionId, tx.event.accountId, tx.event.cardId ?? '', new Date(tx.eventTimeMs).toISOString()].map(csvField);
           await writeLine(out, [...keys, ...values, labels.get(tx.event.transactionId)?.label ?? ''].join(','));
         }
-      }
+      });
       await Promise.all([closeStream(out), rejects.close()]);
       console.error(`exported ${lines.length} rows × ${set.names.length} features → ${flags.out}; ${labels.size} labels joined; ${rejects.count()} bad lines → ${rejectsPath}`);
     });

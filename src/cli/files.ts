@@ -13,13 +13,15 @@ export interface TransactionLine {
 
 export interface LabelLine {
   transactionId: string;
+  accountId: string;
+  merchantId?: string;
   label: 'fraud' | 'legit';
   knownAtMs: number;
 }
 
 export type RejectFn = (file: string, lineNo: number, error: InvalidEventError) => void;
 
-const validateLabel = compileSchema<{ transactionId: string; label: 'fraud' | 'legit'; timestamp: string | number }>('label.schema.json');
+const validateLabel = compileSchema<{ transactionId: string; accountId: string; merchantId?: string; label: 'fraud' | 'legit'; timestamp: string | number }>('label.schema.json');
 
 /** A rejects file: one JSON line per bad input line. */
 export function rejectsWriter(path: string): { reject: RejectFn; count: () => number; close: () => Promise<void> } {
@@ -46,7 +48,7 @@ export async function readLabels(file: string, reject: RejectFn): Promise<LabelL
   await eachLine(file, reject, (data) => {
     const label = validateLabel(data);
     const knownAtMs = typeof label.timestamp === 'number' ? label.timestamp : Date.parse(label.timestamp);
-    out.push({ transactionId: label.transactionId, label: label.label, knownAtMs });
+    out.push({ transactionId: label.transactionId, accountId: label.accountId, merchantId: label.merchantId, label: label.label, knownAtMs });
   });
   return out;
 }

@@ -3,7 +3,9 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { applyLabels } from '../features/engine.js';
 import { processBatch } from '../pipeline/process-batch.js';
+import { replayInTimeOrder } from './timeline.js';
 import { buildPipeline, featureSetFor, memoryStore } from './build.js';
 import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine, type TransactionLine } from './files.js';
 
@@ -20,7 +22,7 @@ export function registerReplay(program: Command): void {
     .command('replay')
     .description('decide a file of transactions offline, in event-time order, on an in-memory store')
     .requiredOption('--transactions <file>', 'transactions, one JSON object per line')
-    .option('--labels <file>', 'labels, one JSON object per line (validated; label-fed features are not built yet)')
+    .option('--labels <file>', 'labels, one JSON object per line: applied to label-fed features at the time each became known')
     .option('--rules <dir>', 'rules directory (default: RULES_DIR)')
     .requiredOption('--out <file>', 'decisions, one JSON line per valid transaction, in input order')
     .option('--rejects <file>', 'bad lines with their line number and reason (default: <out>.rejects.jsonl)')
@@ -29,15 +31,16 @@ export function registerReplay(program: Command): void {
       const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
       const rejects = rejectsWriter(rejectsPath);
       const lines = await readTransactions(flags.transactions, rejects.reject);
-      const labels = flags.labels ? (await readLabels(flags.labels, rejects.reject)).length : 0;
-      const pipeline = buildPipeline(config, memoryStore(config), 'all', featureSetFor(config));
+      const labelLines = flags.labels ? await readLabels(flags.labels, rejects.reject) : [];
+      const labels = labelLines.length;
+      const features = featureSetFor(config);
+      const store = memoryStore(config);
+      const pipeline = buildPipeline(config, store, 'all', features);
       const decisions = new Map<number, { json: string; outcome: 'allow' | 'review' | 'block' }>();
-      const ordered = byEventTime(lines);
-      for (let i = 0; i < ordered.length; i += 1000) {
-        const chunk = ordered.slice(i, i + 1000);
+      await replayInTimeOrder(byEventTime(lines), labelLines, 1000, (due) => applyLabels(due, features, store), async (chunk) => {
         const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
         for (const d of outcome.decided) decisions.set((chunk[d.index] as TransactionLine).lineNo, { json: JSON.stringify(d.decision), outcome: d.outcome });
-      }
+      });
       const out = createWriteStream(flags.out);
       const counts = { allow: 0, review: 0, block: 0 };
       for (const l of lines) {

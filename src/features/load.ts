@@ -61,7 +61,7 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
     }
     const { entity, aggregation, window } = parsed.data;
     if ((LABEL_AGGREGATIONS as readonly string[]).includes(aggregation) && LABEL_ENTITY[entity] === undefined) {
-      fail(isMap(node) ? (node.get('entity', true) as Node | undefined) : node, `feature ${i + 1}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
+      fail(isMap(node) ? (node.get('entity', true)) : node, `feature ${i + 1}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
     }
     const name = `${entity}.${aggregation}_${window}`;
     const first = seen.get(name);
