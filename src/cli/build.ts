@@ -83,7 +83,7 @@ export function workerOptions(config: Config): WorkerOptions {
   return {
     kafka: kafkaSettings(config),
     groupId: config.KAFKA_GROUP_ID,
-    topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ },
+    topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ, labels: config.TOPIC_LABELS },
     emitDecisions: config.EMIT_DECISIONS,
     maxBatchSize: config.BATCH_MAX_SIZE,
     partitionsConcurrency: config.PARTITIONS_CONCURRENCY,

@@ -37,7 +37,7 @@ export function registerFeatures(program: Command): void {
       const labels = new Map<string, { label: string; at: number }>();
       for (const l of labelLines) {
         const prev = labels.get(l.transactionId);
-        if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.label === 'fraud' ? '1' : '0', at: l.knownAtMs });
+        if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.fraud ? '1' : '0', at: l.knownAtMs });
       }
       const set = featureSetFor(config);
       const store = memoryStore(config);

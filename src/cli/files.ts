@@ -3,7 +3,7 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InvalidEventError } from '../contract/errors.js';
-import { compileSchema } from '../contract/schema.js';
+import { toLabelEvent, type LabelEvent } from '../contract/label.js';
 import { toParsedTransaction, type ParsedTransaction } from '../contract/transaction.js';
 
 export interface TransactionLine {
@@ -11,17 +11,10 @@ export interface TransactionLine {
   tx: ParsedTransaction;
 }
 
-export interface LabelLine {
-  transactionId: string;
-  accountId: string;
-  merchantId?: string;
-  label: 'fraud' | 'legit';
-  knownAtMs: number;
-}
+export type LabelLine = LabelEvent;
 
 export type RejectFn = (file: string, lineNo: number, error: InvalidEventError) => void;
 
-const validateLabel = compileSchema<{ transactionId: string; accountId: string; merchantId?: string; label: 'fraud' | 'legit'; timestamp: string | number }>('label.schema.json');
 
 /** A rejects file: one JSON line per bad input line. */
 export function rejectsWriter(path: string): { reject: RejectFn; count: () => number; close: () => Promise<void> } {
@@ -46,9 +39,7 @@ export async function readTransactions(file: string, reject: RejectFn): Promise<
 export async function readLabels(file: string, reject: RejectFn): Promise<LabelLine[]> {
   const out: LabelLine[] = [];
   await eachLine(file, reject, (data) => {
-    const label = validateLabel(data);
-    const knownAtMs = typeof label.timestamp === 'number' ? label.timestamp : Date.parse(label.timestamp);
-    out.push({ transactionId: label.transactionId, accountId: label.accountId, merchantId: label.merchantId, label: label.label, knownAtMs });
+    out.push(toLabelEvent(data));
   });
   return out;
 }

@@ -1,12 +1,8 @@
 // History replayed in time order for the offline commands: transactions in chunks, and
 // before each transaction every label known by its time, so label-fed features are as they
 // were then (the same order the worker sees when both topics are live).
-import type { LabelEvent } from '../features/engine.js';
+import type { LabelEvent } from '../contract/label.js';
 import type { LabelLine, TransactionLine } from './files.js';
-
-export function labelEvent(l: LabelLine): LabelEvent {
-  return { transactionId: l.transactionId, accountId: l.accountId, merchantId: l.merchantId, fraud: l.label === 'fraud', knownAtMs: l.knownAtMs };
-}
 
 /**
  * Calls `applyLabels` and `decideChunk` in time order. `transactions` must be in event-time
@@ -26,7 +22,7 @@ export async function replayInTimeOrder(
   while (i < transactions.length) {
     const first = transactions[i] as TransactionLine;
     const due: LabelEvent[] = [];
-    while (next < pending.length && (pending[next] as LabelLine).knownAtMs <= first.tx.eventTimeMs) due.push(labelEvent(pending[next++] as LabelLine));
+    while (next < pending.length && (pending[next] as LabelLine).knownAtMs <= first.tx.eventTimeMs) due.push(pending[next++] as LabelLine);
     if (due.length > 0) await applyLabels(due);
     const nextLabelAt = next < pending.length ? (pending[next] as LabelLine).knownAtMs : Infinity;
     let end = i + 1;

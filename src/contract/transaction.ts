@@ -30,6 +30,11 @@ const validate = compileSchema<TransactionEvent>('transaction.schema.json');
 
 /** Parses one message value. Throws InvalidEventError with a code the DLQ records. */
 export function parseTransaction(value: Buffer | string | null, maxBytes: number): ParsedTransaction {
+  return toParsedTransaction(decodeJson(value, maxBytes));
+}
+
+/** A message value's JSON, or InvalidEventError (empty, too large, not JSON). */
+export function decodeJson(value: Buffer | string | null, maxBytes: number): unknown {
   if (value === null || value.length === 0) throw new InvalidEventError('FD_EVENT_EMPTY', 'message has no value');
   if (value.length > maxBytes) {
     throw new InvalidEventError('FD_EVENT_TOO_LARGE', `value is ${value.length} bytes, limit ${maxBytes}`);
@@ -40,7 +45,7 @@ export function parseTransaction(value: Buffer | string | null, maxBytes: number
   } catch (err) {
     throw new InvalidEventError('FD_EVENT_NOT_JSON', `not valid JSON: ${(err as Error).message}`);
   }
-  return toParsedTransaction(data);
+  return data;
 }
 
 /** Validates an already-decoded object (files in replay mode, tests). */

@@ -1,5 +1,6 @@
 // Turns a batch of transactions into feature vectors: groups events by entity, makes
 // one store call for the whole batch, and derives the named features from the aggregates.
+import type { LabelEvent } from '../contract/label.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { Aggregation, FeatureSet } from './definitions.js';
 import { ENTITY_FIELD, EVENT_FEATURES, isLabelEntity } from './definitions.js';
@@ -189,15 +190,6 @@ function aggregate(kind: Aggregation, count: number, sum: number, sumSq: number,
     case 'fraud_rate':
       return mean;
   }
-}
-
-/** A label as the store applies it: at the time it became known. */
-export interface LabelEvent {
-  transactionId: string;
-  accountId: string;
-  merchantId?: string;
-  fraud: boolean;
-  knownAtMs: number;
 }
 
 /**

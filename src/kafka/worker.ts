@@ -9,9 +9,12 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Decided, PipelineDeps, Rejected } from '../pipeline/process-batch.js';
 import { processBatch } from '../pipeline/process-batch.js';
-import { withRetry } from '../pipeline/retry.js';
+import { withRetry, type RetryOptions } from '../pipeline/retry.js';
+import { parseLabel, type LabelEvent } from '../contract/label.js';
+import { applyLabels } from '../features/engine.js';
+import { isLabelEntity } from '../features/definitions.js';
 import { parseTransaction } from '../contract/transaction.js';
-import { KafkaError } from '../contract/errors.js';
+import { InvalidEventError, KafkaError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Consumer, KafkaSettings, Producer } from './client.js';
@@ -23,7 +26,7 @@ import { decisionJson } from '../contract/decision-json.js';
 export interface WorkerOptions {
   kafka: KafkaSettings;
   groupId: string;
-  topics: { transactions: string; alerts: string; decisions: string; dlq: string };
+  topics: { transactions: string; alerts: string; decisions: string; dlq: string; labels: string };
   emitDecisions: boolean;
   maxBatchSize: number;
   partitionsConcurrency: number;
@@ -45,6 +48,11 @@ export interface BatchReport {
 type Batch = KafkaJS.EachBatchPayload['batch'];
 type Message = Batch['messages'][number];
 
+/** A topic partition's key in the worker's per-partition maps. */
+function slot(tp: { topic: string; partition: number }): string {
+  return `${tp.topic}\u0000${tp.partition}`;
+}
+
 export class DetectorWorker {
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
@@ -53,15 +61,15 @@ export class DetectorWorker {
   private running = false;
   private degraded = false;
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
-  /** Per partition: the last batch taken, which the next one waits for. */
-  private readonly tails = new Map<number, Promise<void>>();
+  /** Per topic partition (see `slot`): the last batch taken, which the next one waits for. */
+  private readonly tails = new Map<string, Promise<void>>();
   /**
    * Per partition: bumped when it is revoked, lost or rewound, so batches taken before that
    * are neither decided nor committed (the partition's next owner starts at the last commit).
    */
-  private readonly generations = new Map<number, number>();
+  private readonly generations = new Map<string, number>();
   /** Per partition rewound after a failed batch: the offset the partition must restart at. */
-  private readonly rewinds = new Map<number, string>();
+  private readonly rewinds = new Map<string, string>();
   private inFlight = 0;
   private readonly room: (() => void)[] = [];
 
@@ -82,10 +90,12 @@ export class DetectorWorker {
     this.producer = createProducer(this.options.kafka);
     await this.producer.connect();
     this.consumer = createConsumer(this.options.kafka, this.options.groupId, this.options.maxBatchSize, 'earliest', (revoked) => {
-      for (const { partition } of revoked) this.revoked(partition);
+      for (const tp of revoked) this.revoked(slot(tp));
     });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.options.topics.transactions] });
+    // Labels are read only when some feature is fed by them.
+    const labels = this.pipeline.features.entities.some((e) => isLabelEntity(e.entity));
+    await this.consumer.subscribe({ topics: [this.options.topics.transactions, ...(labels ? [this.options.topics.labels] : [])] });
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConcurrency,
       eachBatchAutoResolve: true,
@@ -130,45 +140,46 @@ export class DetectorWorker {
     this.metrics.ready.set(this.ready() ? 1 : 0);
   }
 
-  private generation(partition: number): number {
-    return this.generations.get(partition) ?? 0;
+  private generation(key: string): number {
+    return this.generations.get(key) ?? 0;
   }
 
-  private bump(partition: number): void {
-    this.generations.set(partition, this.generation(partition) + 1);
+  private bump(key: string): void {
+    this.generations.set(key, this.generation(key) + 1);
   }
 
   /** On revocation: a later owner (this worker again, maybe) starts at the last commit. */
-  private revoked(partition: number): void {
-    this.bump(partition);
-    this.rewinds.delete(partition);
+  private revoked(key: string): void {
+    this.bump(key);
+    this.rewinds.delete(key);
   }
 
   /** Queues the batch behind its partition's previous one; returns once there is room for it. */
   private async take(batch: Batch): Promise<void> {
     if (this.stopping || batch.messages.length === 0) return; // not decided, not committed: read again by the next owner
-    const rewind = this.rewinds.get(batch.partition);
+    const key = slot(batch);
+    const rewind = this.rewinds.get(key);
     if (rewind !== undefined) {
       // Until the rewind takes effect the client may still hand out later cached batches.
       if ((batch.messages[0] as Message).offset !== rewind) return;
-      this.rewinds.delete(batch.partition);
+      this.rewinds.delete(key);
     }
-    const partition = batch.partition;
-    const generation = this.generation(partition); // as handed out: a revocation while it waits voids it
+    const generation = this.generation(key); // as handed out: a revocation while it waits voids it
     const limit = this.options.partitionsConcurrency * 2;
     while (this.inFlight >= limit) await new Promise<void>((resolve) => this.room.push(resolve));
     if (this.stopping) return;
     this.inFlight++;
-    const previous = this.tails.get(partition) ?? Promise.resolve();
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const labels = batch.topic === this.options.topics.labels;
     const tail = previous
-      .then(() => this.decide(batch, generation))
+      .then(() => (labels ? this.applyLabels(batch, generation) : this.decide(batch, generation)))
       .catch((err: unknown) => this.failed(batch, err))
       .finally(() => {
         this.inFlight--;
         this.room.shift()?.();
-        if (this.tails.get(partition) === tail) this.tails.delete(partition);
+        if (this.tails.get(key) === tail) this.tails.delete(key);
       });
-    this.tails.set(partition, tail);
+    this.tails.set(key, tail);
   }
 
   /**
@@ -177,11 +188,11 @@ export class DetectorWorker {
    * to the batch's first offset, so its events are read again (at-least-once).
    */
   private failed(batch: Batch, err: unknown): void {
-    this.bump(batch.partition);
+    this.bump(slot(batch));
     if (this.stopping) return;
     this.logger.error({ partition: batch.partition, err: err instanceof Error ? err.message : String(err) }, 'batch failed; rewinding the partition to read it again');
     const first = batch.messages[0] as Message;
-    this.rewinds.set(batch.partition, first.offset);
+    this.rewinds.set(slot(batch), first.offset);
     try {
       (this.consumer as Consumer).seek({ topic: batch.topic, partition: batch.partition, offset: first.offset });
     } catch (seekErr) {
@@ -190,7 +201,7 @@ export class DetectorWorker {
   }
 
   private async decide(batch: Batch, generation: number): Promise<void> {
-    const owned = (): boolean => this.generation(batch.partition) === generation;
+    const owned = (): boolean => this.generation(slot(batch)) === generation;
     if (!owned()) return;
     const messages = batch.messages;
     this.metrics.batchSize.observe(messages.length);
@@ -233,6 +244,35 @@ export class DetectorWorker {
       deadLettered: outcome.rejected.length,
     };
     for (const listener of this.onBatchListeners) listener(report);
+  }
+
+  /** A batch of `fraud-labels`: applied to the label-fed features; malformed labels are dead-lettered. */
+  private async applyLabels(batch: Batch, generation: number): Promise<void> {
+    const owned = (): boolean => this.generation(slot(batch)) === generation;
+    if (!owned()) return;
+    const labels: LabelEvent[] = [];
+    const rejected: Rejected[] = [];
+    batch.messages.forEach((m, index) => {
+      try {
+        labels.push(parseLabel(m.value, this.options.maxEventBytes));
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        rejected.push({ index, error: err });
+      }
+    });
+    const retry = (dependency: 'redis' | 'kafka'): RetryOptions => ({
+      maxBackoffMs: this.options.maxBackoffMs,
+      shouldStop: () => this.stopping || !owned(),
+      onRetry: (err, attempt, waitMs) => this.noteRetry(dependency, err, attempt, waitMs),
+    });
+    await withRetry(() => applyLabels(labels, this.pipeline.features, this.pipeline.store), retry('redis'));
+    await withRetry(() => this.send(this.outputs(batch, [], rejected)), retry('kafka'));
+    this.metrics.labels.inc({ outcome: 'valid' }, labels.length);
+    if (rejected.length > 0) this.metrics.labels.inc({ outcome: 'dead_letter' }, rejected.length);
+    for (const r of rejected) this.metrics.deadLetters.inc({ code: r.error.code });
+    if (!owned()) return;
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
   }
 
   private outputs(batch: Batch, decided: Decided[], rejected: Rejected[]): KafkaJS.TopicMessages[] {

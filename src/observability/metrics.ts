@@ -10,6 +10,7 @@ export function createMetrics(registry: Registry) {
   return {
     events: new Counter({ name: 'fraud_detector_events_total', help: 'Consumed events by outcome (allow, review, block, dead_letter).', labelNames: ['outcome'] as const, registers: r }),
     deadLetters: new Counter({ name: 'fraud_detector_dead_letters_total', help: 'Events sent to the dead-letter topic, by error code.', labelNames: ['code'] as const, registers: r }),
+    labels: new Counter({ name: 'fraud_detector_labels_total', help: 'Labels read from the labels topic, by outcome (valid: applied to features, a redelivered one changing nothing; dead_letter).', labelNames: ['outcome'] as const, registers: r }),
     lateEvents: new Counter({ name: 'fraud_detector_late_events_total', help: 'Events older than the allowed lateness: decided, not applied to features.', registers: r }),
     duplicateEvents: new Counter({ name: 'fraud_detector_duplicate_events_total', help: 'Events whose transactionId was already applied to features.', registers: r }),
     batchSize: new Histogram({ name: 'fraud_detector_batch_size', help: 'Messages per processed batch.', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers: r }),

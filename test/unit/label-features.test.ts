@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { toParsedTransaction } from '../../src/contract/transaction.js';
 import { buildFeatureSet } from '../../src/features/definitions.js';
-import { applyLabels, computeFeatures, type LabelEvent } from '../../src/features/engine.js';
+import type { LabelEvent } from '../../src/contract/label.js';
+import { applyLabels, computeFeatures } from '../../src/features/engine.js';
 import { parseFeatureSet } from '../../src/features/load.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import { tx } from '../helpers/events.js';
