@@ -22,7 +22,12 @@ export const ENTITY_FIELD: Record<EntityKind, keyof TransactionEvent> = {
   merchant_labels: 'merchantId',
 };
 
-export type Aggregation = 'count' | 'sum' | 'mean' | 'std' | 'amount_ratio' | LabelAggregation;
+export type Aggregation = 'count' | 'sum' | 'mean' | 'std' | 'amount_ratio' | 'seconds_since_last' | LabelAggregation;
+
+/** Aggregations over no window: `seconds_since_last` is since the entity's previous event. */
+export function isWindowless(a: Aggregation): boolean {
+  return a === 'seconds_since_last';
+}
 
 /** Over labels: labelled transactions, confirmed frauds among them, and their ratio. */
 export type LabelAggregation = 'labelled_count' | 'fraud_count' | 'fraud_rate';
@@ -83,13 +88,15 @@ export function buildFeatureSet(windowed: [TransactionEntity, Aggregation, strin
   const defs = windowed.map(([entity, aggregation, window]): FeatureDefinition => {
     const tracked = isLabelAggregation(aggregation) ? LABEL_ENTITY[entity] : entity;
     if (tracked === undefined) throw new Error(`${aggregation} needs labels, which name accounts and merchants, not ${entity}s`);
-    return { name: `${entity}.${aggregation}_${window}`, entity: tracked, aggregation, window };
+    return { name: isWindowless(aggregation) ? `${entity}.${aggregation}` : `${entity}.${aggregation}_${window}`, entity: tracked, aggregation, window };
   });
+  const duplicate = defs.find((d) => (EVENT_FEATURES as readonly string[]).includes(d.name));
+  if (duplicate) throw new Error(`${duplicate.name} is always in the set`);
   const entities: EntityWindows[] = [];
   for (const def of defs) {
     let entry = entities.find((e) => e.entity === def.entity);
     if (!entry) entities.push((entry = { entity: def.entity, windows: [] }));
-    if (!entry.windows.some((w) => w.name === def.window)) entry.windows.push(windowSpec(def.window));
+    if (!isWindowless(def.aggregation) && !entry.windows.some((w) => w.name === def.window)) entry.windows.push(windowSpec(def.window));
   }
   if (!entities.some((e) => e.entity === 'account')) entities.unshift({ entity: 'account', windows: [] });
   return { names: [...EVENT_FEATURES, ...defs.map((d) => d.name)], windowed: defs, entities };

@@ -119,6 +119,11 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
     const slot = row * entityCount * 2;
     for (const f of plan.windowed) {
       const b = slots[slot + f.entity * 2] as number;
+      if (f.aggregation === 'seconds_since_last') {
+        const previous = b < 0 ? NaN : (observed.previousTimeMs[observed.row(b, slots[slot + f.entity * 2 + 1] as number)] as number);
+        values[base + f.column] = secondsSince(tx.eventTimeMs, previous);
+        continue;
+      }
       if (b < 0) continue; // the event lacks this entity: 0
       const at = observed.aggregateAt(b, slots[slot + f.entity * 2 + 1] as number) + f.window * 3;
       values[base + f.column] = aggregate(f.aggregation, a[at] as number, a[at + 1] as number, a[at + 2] as number, amount);
@@ -132,7 +137,7 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
       duplicate[row] = (flags & DUPLICATE) !== 0 ? 1 : 0;
       previous = observed.previousTimeMs[r] as number;
     }
-    if (sinceCol >= 0) values[base + sinceCol] = Number.isNaN(previous) ? NO_PREVIOUS_EVENT_SECONDS : Math.max(0, (tx.eventTimeMs - previous) / 1000);
+    if (sinceCol >= 0) values[base + sinceCol] = secondsSince(tx.eventTimeMs, previous);
   });
   return new BatchFeatures(values, width, plan.groups, tooLate, duplicate);
 }
@@ -169,7 +174,12 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   return { batches, slots };
 }
 
-function aggregate(kind: Aggregation, count: number, sum: number, sumSq: number, amount: number): number {
+/** Since the entity's previous in-order event; NO_PREVIOUS_EVENT_SECONDS when there is none (or no entity). */
+function secondsSince(timeMs: number, previousMs: number): number {
+  return Number.isNaN(previousMs) ? NO_PREVIOUS_EVENT_SECONDS : Math.max(0, (timeMs - previousMs) / 1000);
+}
+
+function aggregate(kind: Exclude<Aggregation, 'seconds_since_last'>, count: number, sum: number, sumSq: number, amount: number): number {
   const mean = count > 0 ? sum / count : 0;
   switch (kind) {
     case 'count':

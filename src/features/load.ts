@@ -8,7 +8,7 @@ import { FeatureDefinitionError } from '../contract/errors.js';
 import { buildFeatureSet, LABEL_AGGREGATIONS, LABEL_ENTITY, type Aggregation, type FeatureSet, type TransactionEntity } from './definitions.js';
 import { parseDuration } from './windows.js';
 
-const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'amount_ratio', ...LABEL_AGGREGATIONS] as const satisfies readonly Aggregation[];
+const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'amount_ratio', 'seconds_since_last', ...LABEL_AGGREGATIONS] as const satisfies readonly Aggregation[];
 const MIN_WINDOW_MS = 60_000;
 const MAX_WINDOW_MS = 90 * 86_400_000;
 
@@ -18,7 +18,8 @@ const DEFINITION = z.strictObject({
   window: z
     .string()
     .regex(/^[1-9]\d*[mhd]$/, 'a whole number of minutes, hours or days, such as 10m, 1h or 7d')
-    .refine((w) => parseDuration(w) >= MIN_WINDOW_MS && parseDuration(w) <= MAX_WINDOW_MS, 'between 1m and 90d'),
+    .refine((w) => parseDuration(w) >= MIN_WINDOW_MS && parseDuration(w) <= MAX_WINDOW_MS, 'between 1m and 90d')
+    .optional(),
 });
 
 const FILE = z.strictObject({ version: z.union([z.string(), z.number()]).optional(), features: z.array(z.unknown()).min(1, 'at least one feature') });
@@ -59,11 +60,17 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
       const fieldNode = isMap(node) && field !== undefined ? (node.get(field, true) as Node | undefined) : undefined;
       return fail(fieldNode ?? node, `feature ${i + 1}: ${field !== undefined ? `${String(field)}: ` : ''}${issue?.message ?? 'invalid'}`);
     }
-    const { entity, aggregation, window } = parsed.data;
+    const { entity, aggregation } = parsed.data;
+    const windowless = aggregation === 'seconds_since_last';
+    if (windowless === (parsed.data.window !== undefined)) {
+      fail(isMap(node) ? ((node.get('window', true)) ?? node) : node, `feature ${i + 1}: ${windowless ? `${aggregation} takes no window` : 'window: required'}`);
+    }
+    const window = parsed.data.window ?? '';
     if ((LABEL_AGGREGATIONS as readonly string[]).includes(aggregation) && LABEL_ENTITY[entity] === undefined) {
       fail(isMap(node) ? (node.get('entity', true)) : node, `feature ${i + 1}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
     }
-    const name = `${entity}.${aggregation}_${window}`;
+    const name = windowless ? `${entity}.${aggregation}` : `${entity}.${aggregation}_${window}`;
+    if (name === 'account.seconds_since_last') fail(node, `feature ${i + 1}: ${name} is always in the set`);
     const first = seen.get(name);
     if (first !== undefined) fail(node, `${name} is defined twice (first as feature ${first})`);
     seen.set(name, i + 1);

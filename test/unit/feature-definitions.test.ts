@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { buildPipeline, featureSetFor, memoryStore } from '../../src/cli/build.js';
 import { loadConfig } from '../../src/config.js';
 import { FeatureDefinitionError } from '../../src/contract/errors.js';
-import { parseTransaction } from '../../src/contract/transaction.js';
+import { parseTransaction, toParsedTransaction } from '../../src/contract/transaction.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
 import { windowSpec } from '../../src/features/windows.js';
 import { processBatch } from '../../src/pipeline/process-batch.js';
+import { computeFeatures, NO_PREVIOUS_EVENT_SECONDS } from '../../src/features/engine.js';
 import { tx } from '../helpers/events.js';
 
 function refusal(text: string): FeatureDefinitionError {
@@ -40,6 +41,9 @@ describe('feature definitions file', () => {
     ['an unknown key', 'features:\n  - { entity: account, aggregation: sum, window: 1h, filter: x }\n', 2, /Unrecognized key/],
     ['an empty list', 'features: []\n', 1, /at least one feature/],
     ['broken YAML', 'features:\n  - { entity: account,\n', 3, /YAML/],
+    ['a window on seconds_since_last', 'features:\n  - { entity: device, aggregation: seconds_since_last, window: 1h }\n', 2, /feature 1: seconds_since_last takes no window/],
+    ['no window on count', 'features:\n  - { entity: device, aggregation: count }\n', 2, /feature 1: window: required/],
+    ['account.seconds_since_last again', 'features:\n  - { entity: account, aggregation: seconds_since_last }\n', 2, /account.seconds_since_last is always in the set/],
     ['a list instead of a mapping', '- { entity: account, aggregation: sum, window: 1h }\n', 1, /expected a mapping with `features:`/],
   ])('refuses %s with its line', (_, text, line, cause) => {
     const err = refusal(text);
@@ -71,5 +75,17 @@ describe('feature definitions file', () => {
     expect(Object.keys(out.decided[0]?.decision?.features ?? {}).sort()).toEqual(['account', 'event', 'merchant']);
     expect(out.decided[0]?.decision?.features.merchant).toEqual({ count_2h: 1 });
     expect(out.decided.map((d) => d.outcome)).toEqual(['allow', 'allow', 'review']);
+  });
+
+  it('gives seconds since the previous event of any entity', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-since-'));
+    writeFileSync(join(dir, 'features.yaml'), 'features:\n  - { entity: device, aggregation: seconds_since_last }\n  - { entity: merchant, aggregation: count, window: 1h }\n');
+    const config = loadConfig({ FEATURES_FILE: join(dir, 'features.yaml') });
+    const set = featureSetFor(config);
+    expect(set.names).toEqual(['event.amount', 'event.hour_of_day', 'event.day_of_week', 'account.seconds_since_last', 'device.seconds_since_last', 'merchant.count_1h']);
+    const t = Date.parse('2026-05-01T08:00:00Z');
+    const txs = [tx({ accountId: 'a', deviceId: 'd1', timestamp: t }), tx({ accountId: 'b', deviceId: 'd1', timestamp: t + 90_000 }), tx({ accountId: 'c', timestamp: t + 100_000 })];
+    const f = await computeFeatures(txs.map((e) => toParsedTransaction(e)), set, memoryStore(config));
+    expect([0, 1, 2].map((row) => f.named(row).device?.seconds_since_last)).toEqual([NO_PREVIOUS_EVENT_SECONDS, 90, NO_PREVIOUS_EVENT_SECONDS]);
   });
 });
