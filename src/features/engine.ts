@@ -152,10 +152,11 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   const positions = set.entities.map(() => new Map<string, number>());
   const batches: EntityBatch[] = [];
   const slots = new Int32Array(events.length * entityCount * 2).fill(-1);
+  const readsLabels = set.entities.some((e) => isLabelEntity(e.entity));
   events.forEach((tx, row) => {
     // One event object shared by every entity of the transaction; label windows are only read.
     const event: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
-    const reader: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: 0, readOnly: true };
+    const reader: EntityEvent | null = readsLabels ? { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: 0, readOnly: true } : null;
     for (let e = 0; e < entityCount; e++) {
       const { entity, windows } = set.entities[e] as FeatureSet['entities'][number];
       const id = tx.event[ENTITY_FIELD[entity]];
@@ -168,7 +169,7 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
         (positions[e] as Map<string, number>).set(id, batches.push(batch) - 1);
       }
       slots[row * entityCount * 2 + e * 2] = (positions[e] as Map<string, number>).get(id) as number;
-      slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(isLabelEntity(entity) ? reader : event) - 1;
+      slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(reader !== null && isLabelEntity(entity) ? reader : event) - 1;
     }
   });
   return { batches, slots };

@@ -206,19 +206,11 @@ export class DetectorWorker {
     const messages = batch.messages;
     this.metrics.batchSize.observe(messages.length);
     this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
-    const outcome = await withRetry(() => processBatch(messages, (m: Message) => parseTransaction(m.value, this.options.maxEventBytes), this.pipeline), {
-      maxBackoffMs: this.options.maxBackoffMs,
-      shouldStop: () => this.stopping || !owned(),
-      onRetry: (err, attempt, waitMs) => this.noteRetry('redis', err, attempt, waitMs),
-    });
+    const outcome = await withRetry(() => processBatch(messages, (m: Message) => parseTransaction(m.value, this.options.maxEventBytes), this.pipeline), this.retrying('redis', owned));
     this.recordStages(outcome.timings);
     const out = this.outputs(batch, outcome.decided, outcome.rejected);
     const t0 = performance.now();
-    await withRetry(() => this.send(out), {
-      maxBackoffMs: this.options.maxBackoffMs,
-      shouldStop: () => this.stopping || !owned(),
-      onRetry: (err, attempt, waitMs) => this.noteRetry('kafka', err, attempt, waitMs),
-    });
+    await withRetry(() => this.send(out), this.retrying('kafka', owned));
     this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
     this.recordOutcomes(outcome.decided, outcome.rejected.map((r) => r.error.code));
     if (this.degraded) {
@@ -230,10 +222,7 @@ export class DetectorWorker {
       this.logger.warn({ partition: batch.partition }, 'partition revoked while its batch was decided; offsets not committed');
       return;
     }
-    const t1 = performance.now();
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-    this.metrics.stageSeconds.observe({ stage: 'commit' }, (performance.now() - t1) / 1000);
+    await this.commit(batch);
     const report: BatchReport = {
       partition: batch.partition,
       firstOffset: (messages[0] as Message).offset,
@@ -260,19 +249,29 @@ export class DetectorWorker {
         rejected.push({ index, error: err });
       }
     });
-    const retry = (dependency: 'redis' | 'kafka'): RetryOptions => ({
-      maxBackoffMs: this.options.maxBackoffMs,
-      shouldStop: () => this.stopping || !owned(),
-      onRetry: (err, attempt, waitMs) => this.noteRetry(dependency, err, attempt, waitMs),
-    });
-    await withRetry(() => applyLabels(labels, this.pipeline.features, this.pipeline.store), retry('redis'));
-    await withRetry(() => this.send(this.outputs(batch, [], rejected)), retry('kafka'));
+    await withRetry(() => applyLabels(labels, this.pipeline.features, this.pipeline.store), this.retrying('redis', owned));
+    await withRetry(() => this.send(this.outputs(batch, [], rejected)), this.retrying('kafka', owned));
     this.metrics.labels.inc({ outcome: 'valid' }, labels.length);
     if (rejected.length > 0) this.metrics.labels.inc({ outcome: 'dead_letter' }, rejected.length);
     for (const r of rejected) this.metrics.deadLetters.inc({ code: r.error.code });
-    if (!owned()) return;
+    if (owned()) await this.commit(batch);
+  }
+
+  /** Retries with backoff until it works, the worker stops, or the partition is no longer ours. */
+  private retrying(dependency: 'redis' | 'kafka', owned: () => boolean): RetryOptions {
+    return {
+      maxBackoffMs: this.options.maxBackoffMs,
+      shouldStop: () => this.stopping || !owned(),
+      onRetry: (err, attempt, waitMs) => this.noteRetry(dependency, err, attempt, waitMs),
+    };
+  }
+
+  /** Commits the batch's offsets: its partition resumes after its last message. */
+  private async commit(batch: Batch): Promise<void> {
+    const t0 = performance.now();
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     await (this.consumer as Consumer).commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    this.metrics.stageSeconds.observe({ stage: 'commit' }, (performance.now() - t0) / 1000);
   }
 
   private outputs(batch: Batch, decided: Decided[], rejected: Rejected[]): KafkaJS.TopicMessages[] {
