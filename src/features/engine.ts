@@ -3,8 +3,11 @@
 import type { LabelEvent } from '../contract/label.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { Aggregation, FeatureSet } from './definitions.js';
-import { ENTITY_FIELD, EVENT_FEATURES, isLabelEntity } from './definitions.js';
+import { EVENT_FEATURES, isLabelEntity } from './definitions.js';
+import { idHash } from './entity-state.js';
+import { filterMask } from './filters.js';
 import { DUPLICATE, TOO_LATE, type EntityBatch, type EntityEvent, type FeatureStore } from './store.js';
+import { rowLayout } from './windows.js';
 
 export type NamedFeatures = Record<string, Record<string, number>>;
 
@@ -59,8 +62,11 @@ interface FeatureGroup {
 }
 
 interface Plan {
-  /** Per windowed feature: where its aggregate is found, and where its value goes. */
-  windowed: { entity: number; window: number; aggregation: Aggregation; column: number }[];
+  /**
+   * Per windowed feature: its entity, where its series' results start in the entity's row of
+   * observations and, for min, max and distinct, where its own value is; where its value goes.
+   */
+  windowed: { entity: number; at: number; valueAt: number; aggregation: Aggregation; column: number }[];
   /** Columns of event.amount, event.hour_of_day, event.day_of_week, account.seconds_since_last (-1: not in the set). */
   eventColumns: number[];
   accountEntity: number;
@@ -86,8 +92,11 @@ function planFor(set: FeatureSet): Plan {
     plan = {
       windowed: set.windowed.map((def) => {
         const entity = set.entities.findIndex((e) => e.entity === def.entity);
-        const window = (set.entities[entity]?.windows ?? []).findIndex((w) => w.name === def.window);
-        return { entity, window, aggregation: def.aggregation, column: set.names.indexOf(def.name) };
+        const windows = set.entities[entity]?.windows ?? [];
+        const at = def.series < 0 ? 0 : (rowLayout(windows).offsets[def.series] as number);
+        const extremes = windows[def.series]?.extremes === true ? 2 : 0;
+        const valueAt = def.aggregation === 'min' ? at + 3 : def.aggregation === 'max' ? at + 4 : def.aggregation === 'distinct' ? at + 3 + extremes + def.distinct : at;
+        return { entity, at, valueAt, aggregation: def.aggregation, column: set.names.indexOf(def.name) };
       }),
       eventColumns: EVENT_FEATURES.map((name) => set.names.indexOf(name)),
       accountEntity: set.entities.findIndex((e) => e.entity === 'account'),
@@ -125,8 +134,9 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
         continue;
       }
       if (b < 0) continue; // the event lacks this entity: 0
-      const at = observed.aggregateAt(b, slots[slot + f.entity * 2 + 1] as number) + f.window * 3;
-      values[base + f.column] = aggregate(f.aggregation, a[at] as number, a[at + 1] as number, a[at + 2] as number, amount);
+      const row0 = observed.aggregateAt(b, slots[slot + f.entity * 2 + 1] as number);
+      const at = row0 + f.at;
+      values[base + f.column] = aggregate(f.aggregation, a[at] as number, a[at + 1] as number, a[at + 2] as number, a[row0 + f.valueAt] as number, amount);
     }
     const ab = plan.accountEntity >= 0 ? (slots[slot + plan.accountEntity * 2] as number) : -1;
     let previous = NaN;
@@ -153,14 +163,18 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   const batches: EntityBatch[] = [];
   const slots = new Int32Array(events.length * entityCount * 2).fill(-1);
   const readsLabels = set.entities.some((e) => isLabelEntity(e.entity));
+  const filters = set.filters;
+  const distinctFields = set.distinctFields;
   events.forEach((tx, row) => {
     // One event object shared by every entity of the transaction; label windows are only read.
     const event: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
+    if (filters.length > 0) event.mask = filterMask(filters, tx.event);
+    if (distinctFields.length > 0) event.distinct = valueHashes(tx.event, distinctFields);
     const reader: EntityEvent | null = readsLabels ? { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: 0, readOnly: true } : null;
     for (let e = 0; e < entityCount; e++) {
-      const { entity, windows } = set.entities[e] as FeatureSet['entities'][number];
-      const id = tx.event[ENTITY_FIELD[entity]];
-      if (typeof id !== 'string') continue;
+      const { entity, field, windows } = set.entities[e] as FeatureSet['entities'][number];
+      const id = entityId(tx.event[field]);
+      if (id === undefined) continue;
       const byId = index[e] as Map<string, EntityBatch>;
       let batch = byId.get(id);
       if (batch === undefined) {
@@ -175,14 +189,37 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   return { batches, slots };
 }
 
+/** An entity id from an event field: a non-empty string, or a finite number or a boolean as text; else none. */
+function entityId(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** Per distinct field, the hash of the event's value (NaN when it has none). */
+function valueHashes(event: ParsedTransaction['event'], fields: readonly string[]): Float64Array {
+  const hashes = new Float64Array(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const id = entityId(event[fields[i] as string]);
+    hashes[i] = id === undefined ? NaN : idHash(id);
+  }
+  return hashes;
+}
+
 /** Since the entity's previous in-order event; NO_PREVIOUS_EVENT_SECONDS when there is none (or no entity). */
 function secondsSince(timeMs: number, previousMs: number): number {
   return Number.isNaN(previousMs) ? NO_PREVIOUS_EVENT_SECONDS : Math.max(0, (timeMs - previousMs) / 1000);
 }
 
-function aggregate(kind: Exclude<Aggregation, 'seconds_since_last'>, count: number, sum: number, sumSq: number, amount: number): number {
+/** A feature's value from its series' count, sums and its own value (min, max, distinct); 0 for an empty window. */
+function aggregate(kind: Exclude<Aggregation, 'seconds_since_last'>, count: number, sum: number, sumSq: number, value: number, amount: number): number {
   const mean = count > 0 ? sum / count : 0;
   switch (kind) {
+    case 'min':
+    case 'max':
+      return Number.isNaN(value) ? 0 : value;
+    case 'distinct':
+      return value;
     case 'count':
       return count;
     case 'sum':

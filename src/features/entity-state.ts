@@ -12,6 +12,7 @@
 import type { EntityEvent } from './store.js';
 import { DUPLICATE, TOO_LATE, type Observations } from './store.js';
 import type { StateSpec } from './windows.js';
+import { addValue, clearRing, distinctIn, newDistinctRing, resetSlot, type BucketRing, type DistinctRing } from './distinct-ring.js';
 
 export interface DedupeSlot {
   /** The dedupe bucket (of event time) the slot holds. */
@@ -57,12 +58,18 @@ export interface EntityState {
   /**
    * From `base`, per window w, at base + spec.heads[w]: first bucket of the running window (NaN
    * before the first event), then its running count, sum and sum of squares; its ring at
-   * base + spec.ringAt[w]: per slot, bucket index (NaN when empty), count, sum, sum of squares.
+   * base + spec.ringAt[w]: per slot (spec.slotWidth[w] values), bucket index (NaN when empty),
+   * count, sum, sum of squares, then the smallest and largest amount when the window keeps them.
    */
   values: Float64Array;
   base: number;
   dedupe: Map<number, DedupeSlot>;
+  /** Per distinct field of each window, from spec.distinctAt[w]: the values seen per bucket. */
+  distinct: DistinctRing[];
 }
+
+/** The distinct rings of a state whose windows count no distinct values (never written to). */
+const NO_RINGS: DistinctRing[] = [];
 
 /**
  * Working memory for the states of one synchronous pass (decode → apply → encode), reused by
@@ -71,9 +78,12 @@ export interface EntityState {
 export class StateArena {
   private memory = new Float64Array(1 << 16);
   private used = 0;
+  /** Distinct rings by slot count, reused like the memory (their typed arrays keep their size). */
+  private readonly rings = new Map<number, { free: DistinctRing[]; used: number }>();
 
   reset(): void {
     this.used = 0;
+    for (const pool of this.rings.values()) pool.used = 0;
   }
 
   /** A fresh, empty state. */
@@ -88,9 +98,36 @@ export class StateArena {
     const values = this.memory;
     values.fill(NaN, base, base + spec.size);
     for (const h of spec.heads) values[base + h + 1] = values[base + h + 2] = values[base + h + 3] = 0;
-    return { last: NaN, values, base, dedupe: new Map() };
+    return { last: NaN, values, base, dedupe: new Map(), distinct: spec.distinctCount === 0 ? NO_RINGS : this.distinctRings(spec) };
+  }
+
+  private distinctRings(spec: StateSpec): DistinctRing[] {
+    const rings: DistinctRing[] = [];
+    spec.windows.forEach((w, i) => {
+      for (let d = 0; d < (w.distinct?.length ?? 0); d++) rings.push(this.ring(spec.rings[i] as number));
+    });
+    return rings;
+  }
+
+  private ring(slots: number): DistinctRing {
+    let pool = this.rings.get(slots);
+    if (pool === undefined) this.rings.set(slots, (pool = { free: [], used: 0 }));
+    const ring = pool.free[pool.used];
+    pool.used++;
+    if (ring === undefined) {
+      const fresh = newDistinctRing(slots);
+      pool.free.push(fresh);
+      return fresh;
+    }
+    clearRing(ring);
+    return ring;
   }
 }
+
+/** The event being applied, shared by its windows (one synchronous event at a time). */
+const now = { ts: 0, amount: 0, sq: 0, apply: false, inOrder: false, tooLate: false, mask: 0, hashes: undefined as Float64Array | undefined };
+/** The window ring being read or written. */
+const ring: BucketRing = { values: new Float64Array(0), ringAt: 0, slots: 1, width: 4 };
 
 /**
  * Applies one event (unless it is a duplicate or too late), writes the state as of it into
@@ -109,8 +146,16 @@ export function observeEvent(state: EntityState, spec: StateSpec, event: EntityE
   const duplicate = !readOnly && !tooLate && seen !== undefined && seen.d === d && isApplied(seen, hash);
   const apply = !duplicate && !tooLate && !readOnly;
   const inOrder = !hasLast || ts >= last;
-  const windowCount = spec.windows.length;
-  for (let w = 0; w < windowCount; w++) observeWindow(state.values, state.base, spec, w, ts, amount, apply, inOrder, tooLate, out.aggregates, aggregateAt + w * 3);
+  now.ts = ts;
+  now.amount = amount;
+  now.sq = amount * amount;
+  now.apply = apply;
+  now.inOrder = inOrder;
+  now.tooLate = tooLate;
+  now.mask = event.mask ?? 0;
+  now.hashes = event.distinct;
+  const offsets = spec.out.offsets;
+  for (let w = 0; w < spec.windows.length; w++) observeWindow(state, spec, w, out.aggregates, aggregateAt + (offsets[w] as number));
   out.previousTimeMs[row] = apply && inOrder ? last : NaN;
   out.flags[row] = (duplicate ? DUPLICATE : 0) | (tooLate ? TOO_LATE : 0);
   if (apply) {
@@ -123,82 +168,164 @@ export function observeEvent(state: EntityState, spec: StateSpec, event: EntityE
   return apply;
 }
 
-/** Adds buckets [from, to] of a ring into out[at..at+2]. */
-function addBuckets(values: Float64Array, ringAt: number, slots: number, from: number, to: number, out: Float64Array, at: number): void {
-  for (let j = from; j <= to; j++) {
-    const k = ringAt + (j % slots) * 4;
-    if (values[k] === j) {
-      out[at] = (out[at] as number) + (values[k + 1] as number);
-      out[at + 1] = (out[at + 1] as number) + (values[k + 2] as number);
-      out[at + 2] = (out[at + 2] as number) + (values[k + 3] as number);
-    }
-  }
+function pointAt(state: EntityState, spec: StateSpec, w: number): BucketRing {
+  ring.values = state.values;
+  ring.ringAt = state.base + (spec.ringAt[w] as number);
+  ring.slots = spec.rings[w] as number;
+  ring.width = spec.slotWidth[w] as number;
+  return ring;
 }
 
-function observeWindow(values: Float64Array, base: number, spec: StateSpec, w: number, ts: number, amount: number, apply: boolean, inOrder: boolean, tooLate: boolean, out: Float64Array, at: number): void {
+/**
+ * One window for the current event: an applied in-order event moves the running window to end
+ * at its bucket; an applied event that passes the window's filter is added to its bucket (and
+ * to the running total when inside it); then the window as of the event is written to `out`.
+ */
+function observeWindow(state: EntityState, spec: StateSpec, w: number, out: Float64Array, at: number): void {
+  const values = state.values;
   const window = spec.windows[w] as StateSpec['windows'][number];
-  const slots = spec.rings[w] as number;
-  const ringAt = base + (spec.ringAt[w] as number);
-  const h = base + (spec.heads[w] as number);
-  const b = Math.floor(ts / window.bucketMs);
+  const h = state.base + (spec.heads[w] as number);
+  const b = Math.floor(now.ts / window.bucketMs);
   const n = window.buckets;
-  const sq = amount * amount;
-  out[at] = out[at + 1] = out[at + 2] = 0;
-  if (!apply) {
-    // too late (read, plus itself) or a duplicate (already in its bucket): not applied
-    addBuckets(values, ringAt, slots, b - n + 1, b, out, at);
-    if (tooLate) {
-      out[at] = (out[at]) + 1;
-      out[at + 1] = (out[at + 1] as number) + amount;
-      out[at + 2] = (out[at + 2] as number) + sq;
+  const matches = window.filter === undefined || (now.mask & window.filter.bit) !== 0;
+  const add = now.apply && matches;
+  const running = now.apply && now.inOrder;
+  const buckets = pointAt(state, spec, w);
+  if (running) advanceWindow(state, spec, w, buckets, b - n + 1);
+  if (add) {
+    if (running || b >= (values[h] as number)) {
+      values[h + 1] = (values[h + 1] as number) + 1;
+      values[h + 2] = (values[h + 2] as number) + now.amount;
+      values[h + 3] = (values[h + 3] as number) + now.sq;
     }
-    return;
+    recordInBucket(state, spec, w, buckets, b);
   }
-  if (inOrder) {
-    const newStart = b - n + 1;
-    const start = values[h] as number;
-    if (Number.isNaN(start)) {
-      values[h] = newStart;
-    } else if (newStart > start) {
-      if (newStart - start >= n) {
-        values[h + 1] = values[h + 2] = values[h + 3] = 0;
-      } else {
-        // buckets [start, newStart) leave the running window
-        addBuckets(values, ringAt, slots, start, newStart - 1, out, at);
-        values[h + 1] = (values[h + 1] as number) - (out[at]);
-        values[h + 2] = (values[h + 2] as number) - (out[at + 1] as number);
-        values[h + 3] = (values[h + 3] as number) - (out[at + 2] as number);
-        if ((values[h + 1] as number) <= 0) values[h + 1] = values[h + 2] = values[h + 3] = 0;
-      }
-      values[h] = newStart;
-    }
-    values[h + 1] = (values[h + 1] as number) + 1;
-    values[h + 2] = (values[h + 2] as number) + amount;
-    values[h + 3] = (values[h + 3] as number) + sq;
+  // Too late: read as of its time, itself included, though it is not applied.
+  const self = now.tooLate && matches;
+  if (running) {
     out[at] = values[h + 1] as number;
     out[at + 1] = values[h + 2] as number;
     out[at + 2] = values[h + 3] as number;
   } else {
-    // in the allowed lateness: counted in its bucket, and in the running total when inside it
-    if (b >= (values[h] as number)) {
-      values[h + 1] = (values[h + 1] as number) + 1;
-      values[h + 2] = (values[h + 2] as number) + amount;
-      values[h + 3] = (values[h + 3] as number) + sq;
+    sumBuckets(buckets, b - n + 1, b, out, at);
+    if (self) {
+      out[at] = (out[at] as number) + 1;
+      out[at + 1] = (out[at + 1] as number) + now.amount;
+      out[at + 2] = (out[at + 2] as number) + now.sq;
     }
-    addBuckets(values, ringAt, slots, b - n + 1, b, out, at);
-    out[at] = (out[at]) + 1;
-    out[at + 1] = (out[at + 1] as number) + amount;
-    out[at + 2] = (out[at + 2] as number) + sq;
   }
-  const k = ringAt + (b % slots) * 4;
+  let k = at + 3;
+  if (window.extremes === true) {
+    extremesInto(buckets, b - n + 1, b, self, out, k);
+    k += 2;
+  }
+  const distinct = window.distinct;
+  if (distinct === undefined) return;
+  for (let d = 0; d < distinct.length; d++) {
+    const field = distinct[d] as NonNullable<typeof distinct>[number];
+    const hash = now.hashes?.[field.field] ?? NaN;
+    const count = distinctIn(state.distinct[(spec.distinctAt[w] as number) + d] as DistinctRing, buckets, values[h] as number, n, b - n + 1, b, self ? hash : NaN);
+    out[k++] = Math.min(count, field.limit);
+  }
+}
+
+/** Moves the running window's first bucket forward to `newStart`: the buckets before it leave. */
+function advanceWindow(state: EntityState, spec: StateSpec, w: number, at: BucketRing, newStart: number): void {
+  const values = state.values;
+  const h = state.base + (spec.heads[w] as number);
+  const start = values[h] as number;
+  if (Number.isNaN(start)) {
+    values[h] = newStart;
+    return;
+  }
+  if (newStart <= start) return;
+  if (newStart - start >= (spec.windows[w] as StateSpec['windows'][number]).buckets) {
+    values[h + 1] = values[h + 2] = values[h + 3] = 0;
+  } else {
+    let count = 0;
+    let sum = 0;
+    let sumSq = 0;
+    for (let j = start; j < newStart; j++) {
+      const k = at.ringAt + (j % at.slots) * at.width;
+      if (values[k] !== j) continue;
+      count += values[k + 1] as number;
+      sum += values[k + 2] as number;
+      sumSq += values[k + 3] as number;
+    }
+    values[h + 1] = (values[h + 1] as number) - count;
+    values[h + 2] = (values[h + 2] as number) - sum;
+    values[h + 3] = (values[h + 3] as number) - sumSq;
+    if ((values[h + 1] as number) <= 0) values[h + 1] = values[h + 2] = values[h + 3] = 0;
+  }
+  values[h] = newStart;
+}
+
+/** Adds the current event to bucket b of window w: its count, sums, extremes and distinct values. */
+function recordInBucket(state: EntityState, spec: StateSpec, w: number, at: BucketRing, b: number): void {
+  const values = state.values;
+  const window = spec.windows[w] as StateSpec['windows'][number];
+  const slot = b % at.slots;
+  const k = at.ringAt + slot * at.width;
+  const amount = now.amount;
+  const distinct = window.distinct;
+  const firstRing = spec.distinctAt[w] as number;
+  const start = values[state.base + (spec.heads[w] as number)] as number;
   if (values[k] === b) {
     values[k + 1] = (values[k + 1] as number) + 1;
     values[k + 2] = (values[k + 2] as number) + amount;
-    values[k + 3] = (values[k + 3] as number) + sq;
+    values[k + 3] = (values[k + 3] as number) + now.sq;
+    if (window.extremes === true) {
+      values[k + 4] = Math.min(values[k + 4] as number, amount);
+      values[k + 5] = Math.max(values[k + 5] as number, amount);
+    }
   } else {
+    // The slot held an expired bucket (or none): it starts over.
     values[k] = b;
     values[k + 1] = 1;
     values[k + 2] = amount;
-    values[k + 3] = sq;
+    values[k + 3] = now.sq;
+    if (window.extremes === true) values[k + 4] = values[k + 5] = amount;
+    if (distinct !== undefined) for (let d = 0; d < distinct.length; d++) resetSlot(state.distinct[firstRing + d] as DistinctRing, slot);
   }
+  if (distinct === undefined) return;
+  for (let d = 0; d < distinct.length; d++) {
+    const field = distinct[d] as NonNullable<typeof distinct>[number];
+    const hash = now.hashes?.[field.field] ?? NaN;
+    if (!Number.isNaN(hash)) addValue(state.distinct[firstRing + d] as DistinctRing, slot, b, hash, field.limit, start, window.buckets);
+  }
+}
+
+/** Adds buckets [from, to]' counts and sums into out[at..at+2] (zeroed first). */
+function sumBuckets(at: BucketRing, from: number, to: number, out: Float64Array, o: number): void {
+  const values = at.values;
+  let count = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (let j = from; j <= to; j++) {
+    const k = at.ringAt + (j % at.slots) * at.width;
+    if (values[k] === j) {
+      count += values[k + 1] as number;
+      sum += values[k + 2] as number;
+      sumSq += values[k + 3] as number;
+    }
+  }
+  out[o] = count;
+  out[o + 1] = sum;
+  out[o + 2] = sumSq;
+}
+
+/** The smallest and largest amount in buckets [from, to] (and the current event's, with `self`) into out[o], out[o+1]; NaN when none. */
+function extremesInto(at: BucketRing, from: number, to: number, self: boolean, out: Float64Array, o: number): void {
+  const values = at.values;
+  let min = self ? now.amount : Infinity;
+  let max = self ? now.amount : -Infinity;
+  for (let j = from; j <= to; j++) {
+    const k = at.ringAt + (j % at.slots) * at.width;
+    if (values[k] === j) {
+      min = Math.min(min, values[k + 4] as number);
+      max = Math.max(max, values[k + 5] as number);
+    }
+  }
+  out[o] = min === Infinity ? NaN : min;
+  out[o + 1] = max === -Infinity ? NaN : max;
 }

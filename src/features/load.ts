@@ -1,25 +1,34 @@
 // Reads a feature-definitions file (YAML) into a feature set, with file, line and column for
-// every error. Each definition names an entity, an aggregation and a window; the feature is
-// called `<entity>.<aggregation>_<window>`, the name rules and models use.
+// every error. Each definition names an entity, an aggregation and a window (and optionally a
+// filter, the field a distinct count counts, and a name); the feature is called
+// `<entity>.<aggregation>_<window>` unless it is named, the name rules and models use.
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { FeatureDefinitionError } from '../contract/errors.js';
-import { buildFeatureSet, LABEL_AGGREGATIONS, LABEL_ENTITY, type Aggregation, type FeatureSet, type TransactionEntity } from './definitions.js';
+import { BUILT_IN_ENTITIES, buildFeatureSet, featureName, fieldOf, isLabelAggregation, isWindowless, LABEL_AGGREGATIONS, LABEL_ENTITY, type Aggregation, type FeatureInput, type FeatureSet } from './definitions.js';
+import { compileFilter, FilterSyntaxError, MAX_FILTERS } from './filters.js';
 import { parseDuration } from './windows.js';
 
-const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'amount_ratio', 'seconds_since_last', ...LABEL_AGGREGATIONS] as const satisfies readonly Aggregation[];
+const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'min', 'max', 'distinct', 'amount_ratio', 'seconds_since_last', ...LABEL_AGGREGATIONS] as const satisfies readonly Aggregation[];
 const MIN_WINDOW_MS = 60_000;
 const MAX_WINDOW_MS = 90 * 86_400_000;
+const MAX_DISTINCT_LIMIT = 1000;
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const DEFINITION = z.strictObject({
-  entity: z.enum(['account', 'merchant', 'card', 'device'] as const satisfies readonly TransactionEntity[]),
+  entity: z.string().regex(/^[a-z][a-zA-Z0-9]*$/, 'a name of letters and digits, such as account, ip or bin'),
+  field: z.string().regex(FIELD, 'an event field name, such as cardBin').optional(),
   aggregation: z.enum(AGGREGATIONS),
   window: z
     .string()
     .regex(/^[1-9]\d*[mhd]$/, 'a whole number of minutes, hours or days, such as 10m, 1h or 7d')
     .refine((w) => parseDuration(w) >= MIN_WINDOW_MS && parseDuration(w) <= MAX_WINDOW_MS, 'between 1m and 90d')
     .optional(),
+  filter: z.string().min(1).optional(),
+  of: z.string().regex(FIELD, 'a built-in entity (account, merchant, card, device, ip) or an event field').optional(),
+  limit: z.number().int().min(1).max(MAX_DISTINCT_LIMIT).optional(),
+  name: z.string().regex(/^[a-z][a-zA-Z0-9_]*$/, 'letters, digits and _, starting with a lower-case letter, such as small_count_1h').optional(),
 });
 
 const FILE = z.strictObject({ version: z.union([z.string(), z.number()]).optional(), features: z.array(z.unknown()).min(1, 'at least one feature') });
@@ -34,12 +43,14 @@ export function loadFeatureSet(file: string): FeatureSet {
   return parseFeatureSet(file, text);
 }
 
+type Fail = (node: Node | null | undefined, reason: string, columnOffset?: number) => never;
+
 export function parseFeatureSet(file: string, text: string): FeatureSet {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const fail = (node: Node | null | undefined, reason: string): never => {
+  const fail: Fail = (node, reason, columnOffset = 0) => {
     const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
-    throw new FeatureDefinitionError({ file, line: pos?.line ?? 1, column: pos?.col }, reason);
+    throw new FeatureDefinitionError({ file, line: pos?.line ?? 1, column: pos ? pos.col + columnOffset : undefined }, reason);
   };
   const yamlError = doc.errors[0];
   if (yamlError) {
@@ -51,30 +62,72 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
   const list = isMap(doc.contents) ? doc.contents.get('features', true) : undefined;
   const items = isSeq(list) ? (list.items as Node[]) : [];
   const seen = new Map<string, number>();
-  const defs = (top.data?.features ?? []).map((raw, i): [TransactionEntity, Aggregation, string] => {
+  const keyedBy = new Map<string, string>();
+  const filters = new Set<string>();
+  const inputs = (top.data?.features ?? []).map((raw, i): FeatureInput => {
     const node = items[i];
+    const at = (key: string): Node | null | undefined => (isMap(node) ? ((node.get(key, true)) ?? node) : node);
     const parsed = DEFINITION.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path[0];
-      const fieldNode = isMap(node) && field !== undefined ? (node.get(field, true) as Node | undefined) : undefined;
-      return fail(fieldNode ?? node, `feature ${i + 1}: ${field !== undefined ? `${String(field)}: ` : ''}${issue?.message ?? 'invalid'}`);
+      return fail(field !== undefined ? at(String(field)) : node, `feature ${i + 1}: ${field !== undefined ? `${String(field)}: ` : ''}${issue?.message ?? 'invalid'}`);
     }
-    const { entity, aggregation } = parsed.data;
-    const windowless = aggregation === 'seconds_since_last';
-    if (windowless === (parsed.data.window !== undefined)) {
-      fail(isMap(node) ? ((node.get('window', true)) ?? node) : node, `feature ${i + 1}: ${windowless ? `${aggregation} takes no window` : 'window: required'}`);
-    }
-    const window = parsed.data.window ?? '';
-    if ((LABEL_AGGREGATIONS as readonly string[]).includes(aggregation) && LABEL_ENTITY[entity] === undefined) {
-      fail(isMap(node) ? (node.get('entity', true)) : node, `feature ${i + 1}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
-    }
-    const name = windowless ? `${entity}.${aggregation}` : `${entity}.${aggregation}_${window}`;
+    const input = parsed.data;
+    checkDefinition(input, i + 1, at, fail);
+    const name = featureName(input);
     if (name === 'account.seconds_since_last') fail(node, `feature ${i + 1}: ${name} is always in the set`);
     const first = seen.get(name);
     if (first !== undefined) fail(node, `${name} is defined twice (first as feature ${first})`);
     seen.set(name, i + 1);
-    return [entity, aggregation, window];
+    const field = fieldOf(input.entity) === input.entity ? (input.field ?? '') : fieldOf(input.entity);
+    const other = keyedBy.get(input.entity);
+    if (other !== undefined && other !== field) fail(at('field'), `feature ${i + 1}: entity ${input.entity} is keyed by ${other} in an earlier feature, not ${field}`);
+    keyedBy.set(input.entity, field);
+    if (input.filter !== undefined) filters.add(input.filter);
+    if (filters.size > MAX_FILTERS) fail(at('filter'), `feature ${i + 1}: at most ${MAX_FILTERS} different filters in one file`);
+    return input;
   });
-  return buildFeatureSet(defs);
+  try {
+    return buildFeatureSet(inputs);
+  } catch (err) {
+    return fail(null, (err as Error).message);
+  }
+}
+
+/** The checks across a definition's keys, each reported at the key it is about. */
+function checkDefinition(input: FeatureInput, n: number, at: (key: string) => Node | null | undefined, fail: Fail): void {
+  const { entity, aggregation } = input;
+  const builtIn = Object.hasOwn(BUILT_IN_ENTITIES, entity);
+  if (entity === 'event') fail(at('entity'), `feature ${n}: entity: event is the name of the event's own features`);
+  if (!builtIn && input.field === undefined) {
+    fail(at('entity'), `feature ${n}: entity: ${entity} is not built in (${Object.keys(BUILT_IN_ENTITIES).join(', ')}); name the event field that keys it with \`field:\``);
+  }
+  if (builtIn && input.field !== undefined) fail(at('field'), `feature ${n}: field: ${entity} is keyed by ${fieldOf(entity)}; \`field\` is for entities that are not built in`);
+  const windowless = isWindowless(aggregation);
+  if (windowless === (input.window !== undefined)) fail(at('window'), `feature ${n}: ${windowless ? `${aggregation} takes no window` : 'window: required'}`);
+  if (isLabelAggregation(aggregation) && LABEL_ENTITY[entity] === undefined) {
+    fail(at('entity'), `feature ${n}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
+  }
+  if (aggregation === 'distinct' && input.of === undefined) fail(at('aggregation'), `feature ${n}: distinct needs \`of\`: the entity or field whose distinct values it counts`);
+  if (aggregation !== 'distinct' && input.of !== undefined) fail(at('of'), `feature ${n}: of: only a distinct count takes \`of\``);
+  if (aggregation !== 'distinct' && input.limit !== undefined) fail(at('limit'), `feature ${n}: limit: only a distinct count takes \`limit\``);
+  if (input.of !== undefined && fieldOf(input.of) === (builtIn ? fieldOf(entity) : input.field)) {
+    fail(at('of'), `feature ${n}: of: ${input.of} is the entity's own key, so its distinct count is always 1`);
+  }
+  if (input.filter !== undefined) checkFilter(input, n, at, fail);
+}
+
+function checkFilter(input: FeatureInput, n: number, at: (key: string) => Node | null | undefined, fail: Fail): void {
+  const { aggregation } = input;
+  if (isWindowless(aggregation) || isLabelAggregation(aggregation)) fail(at('filter'), `feature ${n}: filter: ${aggregation} takes no filter`);
+  if (input.name === undefined) fail(at('filter'), `feature ${n}: a filtered feature needs a \`name\` (for example small_${featureName(input).split('.')[1] ?? ''})`);
+  try {
+    compileFilter(input.filter ?? '');
+  } catch (err) {
+    if (!(err instanceof FilterSyntaxError)) throw err;
+    const node = at('filter');
+    const quoted = isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') ? 1 : 0;
+    fail(node, `feature ${n}: ${err.message}`, err.offset === undefined ? 0 : err.offset + quoted);
+  }
 }

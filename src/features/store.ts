@@ -1,6 +1,6 @@
 // The feature store port: what the pipeline needs from Redis or the in-memory store.
 import type { EntityKind } from './definitions.js';
-import type { WindowSpec } from './windows.js';
+import { rowLayout, type WindowSpec } from './windows.js';
 
 export interface EntityEvent {
   transactionId: string;
@@ -8,6 +8,10 @@ export interface EntityEvent {
   amount: number;
   /** Read the entity's windows as of this time without applying the event (a transaction reading label windows). */
   readOnly?: boolean;
+  /** Bits of the feature set's filters this event passes (WindowSpec.filter.bit); none when absent. */
+  mask?: number;
+  /** Per distinct field of the feature set (DistinctSpec.field), the 53-bit hash of the event's value; NaN when it has none. */
+  distinct?: Float64Array;
 }
 
 /** All events of one entity instance in a batch, in arrival order. */
@@ -22,6 +26,11 @@ export interface WindowAggregate {
   count: number;
   sum: number;
   sumSq: number;
+  /** Smallest and largest amount in the window (NaN when it is empty), for windows that keep extremes. */
+  min?: number;
+  max?: number;
+  /** Distinct values per distinct field of the window, in its order. */
+  distinct?: number[];
 }
 
 /** What the store saw for one event of one entity: the state as of that event, itself included. */
@@ -45,7 +54,7 @@ export const TOO_LATE = 2;
  * entry b as an object.
  */
 export class Observations {
-  /** Per row, per window of its entity: count, sum, sum of squares. */
+  /** Per row, per window of its entity: count, sum, sum of squares, then its extremes and distinct counts (windows.ts, seriesWidth). */
   readonly aggregates: Float64Array;
   /** Per row: the entity's previous event time when this event is in order, else NaN. */
   readonly previousTimeMs: Float64Array;
@@ -53,21 +62,26 @@ export class Observations {
   readonly flags: Uint8Array;
   private readonly firstRow: Int32Array;
   private readonly firstAggregate: Int32Array;
-  private readonly windowCounts: Int32Array;
+  /** Per batch entry: doubles per event. */
+  private readonly rowWidths: Int32Array;
+  private readonly windows: (readonly WindowSpec[])[];
 
   /** `arrays`: results computed elsewhere (the store thread) for these same batches. */
   constructor(batches: readonly EntityBatch[], arrays?: { aggregates: Float64Array; previousTimeMs: Float64Array; flags: Uint8Array }) {
     this.firstRow = new Int32Array(batches.length);
     this.firstAggregate = new Int32Array(batches.length);
-    this.windowCounts = new Int32Array(batches.length);
+    this.rowWidths = new Int32Array(batches.length);
+    this.windows = new Array<readonly WindowSpec[]>(batches.length);
     let rows = 0;
     let aggregates = 0;
     batches.forEach((b, i) => {
+      const width = rowLayout(b.windows).width;
       this.firstRow[i] = rows;
       this.firstAggregate[i] = aggregates;
-      this.windowCounts[i] = b.windows.length;
+      this.rowWidths[i] = width;
+      this.windows[i] = b.windows;
       rows += b.events.length;
-      aggregates += b.events.length * b.windows.length * 3;
+      aggregates += b.events.length * width;
     });
     if (arrays !== undefined && (arrays.aggregates.length !== aggregates || arrays.previousTimeMs.length !== rows || arrays.flags.length !== rows)) {
       throw new Error(`observations do not fit their batches: ${arrays.flags.length} rows for ${rows} events`);
@@ -84,7 +98,7 @@ export class Observations {
 
   /** Where event i of batch entry b has its first window's count in `aggregates`. */
   aggregateAt(b: number, i: number): number {
-    return (this.firstAggregate[b] as number) + i * (this.windowCounts[b] as number) * 3;
+    return (this.firstAggregate[b] as number) + i * (this.rowWidths[b] as number);
   }
 
   at(b: number, i: number): EntityObservation {
@@ -92,8 +106,17 @@ export class Observations {
     const flags = this.flags[row] as number;
     const previous = this.previousTimeMs[row] as number;
     const windows: WindowAggregate[] = [];
-    for (let w = 0, k = this.aggregateAt(b, i); w < (this.windowCounts[b] as number); w++, k += 3) {
-      windows.push({ count: this.aggregates[k] as number, sum: this.aggregates[k + 1] as number, sumSq: this.aggregates[k + 2] as number });
+    let k = this.aggregateAt(b, i);
+    for (const spec of this.windows[b] ?? []) {
+      const a = this.aggregates;
+      const aggregate: WindowAggregate = { count: a[k] as number, sum: a[k + 1] as number, sumSq: a[k + 2] as number };
+      k += 3;
+      if (spec.extremes === true) {
+        aggregate.min = a[k++];
+        aggregate.max = a[k++];
+      }
+      if (spec.distinct !== undefined) aggregate.distinct = spec.distinct.map(() => a[k++] as number);
+      windows.push(aggregate);
     }
     return { duplicate: (flags & DUPLICATE) !== 0, tooLate: (flags & TOO_LATE) !== 0, previousTimeMs: Number.isNaN(previous) ? null : previous, windows };
   }
@@ -104,7 +127,7 @@ export class Observations {
     const dst = this.row(b, 0);
     this.flags.set(from.flags.subarray(src, src + count), dst);
     this.previousTimeMs.set(from.previousTimeMs.subarray(src, src + count), dst);
-    const width = (this.windowCounts[b] as number) * 3;
+    const width = this.rowWidths[b] as number;
     const srcAgg = from.aggregateAt(fromB, fromI);
     this.aggregates.set(from.aggregates.subarray(srcAgg, srcAgg + count * width), this.aggregateAt(b, 0));
   }

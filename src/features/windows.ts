@@ -1,6 +1,11 @@
 // Window maths: each window is a ring of time buckets; the running total of the
 // window is kept as buckets enter and leave, so reading a window costs O(1).
 
+/**
+ * One series an entity's state keeps: a window of time buckets over the entity's payments
+ * (those that pass the filter, when it has one), with per bucket their count, sum and sum of
+ * squares, optionally their smallest and largest amount, and the distinct values of fields.
+ */
 export interface WindowSpec {
   /** Name used in feature names, e.g. `1h`. */
   name: string;
@@ -8,6 +13,55 @@ export interface WindowSpec {
   bucketMs: number;
   /** Number of buckets the window spans (the bucket holding the event included). */
   buckets: number;
+  /** Only payments that pass this filter count (its bit in EntityEvent.mask, and its CEL text). */
+  filter?: SeriesFilter;
+  /** Keep each bucket's smallest and largest amount (for min and max). */
+  extremes?: boolean;
+  /** Distinct values of these fields, kept per bucket (for distinct counts). */
+  distinct?: DistinctSpec[];
+}
+
+export interface SeriesFilter {
+  bit: number;
+  expression: string;
+}
+
+export interface DistinctSpec {
+  /** Index of the field's value hash in EntityEvent.distinct. */
+  field: number;
+  /** The event field, for the key layout and messages. */
+  name: string;
+  /** At most this many values per bucket: the count reads min(true count, limit), exactly. */
+  limit: number;
+}
+
+/** Doubles a series writes per event into the observations: count, sum, sumSq, [min, max], [one per distinct field]. */
+export function seriesWidth(w: WindowSpec): number {
+  return 3 + (w.extremes === true ? 2 : 0) + (w.distinct?.length ?? 0);
+}
+
+export interface RowLayout {
+  /** Per series, where its values start in an event's row. */
+  offsets: readonly number[];
+  /** Doubles per event. */
+  width: number;
+}
+
+const rowLayouts = new WeakMap<readonly WindowSpec[], RowLayout>();
+
+/** Where each series' results are in one event's row of observations, memoised per set of windows. */
+export function rowLayout(windows: readonly WindowSpec[]): RowLayout {
+  let layout = rowLayouts.get(windows);
+  if (layout === undefined) {
+    const offsets: number[] = [];
+    let width = 0;
+    for (const w of windows) {
+      offsets.push(width);
+      width += seriesWidth(w);
+    }
+    rowLayouts.set(windows, (layout = { offsets, width }));
+  }
+  return layout;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -64,8 +118,16 @@ export interface StateSpec {
   rings: readonly number[];
   /** Where each window's head (start, count, sum, sumSq) is in the state's values. */
   heads: readonly number[];
-  /** Where each window's ring (4 values per slot) starts in the state's values. */
+  /** Where each window's ring starts in the state's values. */
   ringAt: readonly number[];
+  /** Values per ring slot: bucket index, count, sum, sumSq, then min and max when the window keeps extremes. */
+  slotWidth: readonly number[];
+  /** Per window, the index of its first distinct ring in EntityState.distinct. */
+  distinctAt: readonly number[];
+  /** Distinct rings over all windows. */
+  distinctCount: number;
+  /** Where each window's results start in an event's row of observations. */
+  out: RowLayout;
   /** Length of the state's values. */
   size: number;
   dedupe: DedupeSpec;
@@ -81,15 +143,21 @@ export function stateSpec(windows: readonly WindowSpec[], allowedLatenessMs: num
   let spec = byLateness.get(allowedLatenessMs);
   if (!spec) {
     const rings = windows.map((w) => ringSlots(w, allowedLatenessMs));
+    const slotWidth = windows.map((w) => (w.extremes === true ? 6 : 4));
     const heads: number[] = [];
     const ringAt: number[] = [];
+    const distinctAt: number[] = [];
     let size = 0;
-    rings.forEach((slots) => {
+    let distinctCount = 0;
+    rings.forEach((slots, w) => {
       heads.push(size);
       ringAt.push(size + 4);
-      size += 4 + slots * 4;
+      size += 4 + slots * (slotWidth[w] as number);
+      distinctAt.push(distinctCount);
+      distinctCount += windows[w]?.distinct?.length ?? 0;
     });
-    spec = { windows, rings, heads, ringAt, size, dedupe: dedupeSpec(allowedLatenessMs), allowedLatenessMs };
+    const out = rowLayout(windows);
+    spec = { windows, rings, heads, ringAt, slotWidth, distinctAt, distinctCount, out, size, dedupe: dedupeSpec(allowedLatenessMs), allowedLatenessMs };
     byLateness.set(allowedLatenessMs, spec);
   }
   return spec;

@@ -13,6 +13,19 @@ export interface StreamOptions {
   duplicates: number;
   startMs: number;
   meanGapMs: number;
+  /** Per distinct field, how many values it takes (events then carry EntityEvent.distinct, and a random filter mask of 2 bits). */
+  values?: number[];
+}
+
+/** Windows of every kind: plain, filtered (bits 1 and 2 of the mask), with extremes, with distinct counts of fields 0 and 1. */
+export function richWindows(spec: (name: string) => WindowSpec): WindowSpec[] {
+  return [
+    spec('10m'),
+    { ...spec('1h'), extremes: true, distinct: [{ field: 0, name: 'cardId', limit: 5 }] },
+    { ...spec('1h'), filter: { bit: 1, expression: 'event.amount < 20.0' }, extremes: true },
+    { ...spec('1d'), distinct: [{ field: 1, name: 'merchantId', limit: 100 }, { field: 0, name: 'cardId', limit: 100 }] },
+    { ...spec('30d'), filter: { bit: 2, expression: "event.channel == 'ecom'" }, distinct: [{ field: 1, name: 'merchantId', limit: 100 }] },
+  ];
 }
 
 /** Events for `entities` entity ids, in arrival order (mostly event-time order). */
@@ -24,7 +37,11 @@ export function messyStream(o: StreamOptions): { id: string; event: EntityEvent 
     t += Math.round(rng.exponential(o.meanGapMs));
     const late = rng.chance(o.outOfOrder);
     const eventTimeMs = late ? t - rng.int(1, o.maxDelayMs) : t;
-    const event = { transactionId: `tx-${o.seed}-${i}`, eventTimeMs, amount: Math.round(rng.logNormal(3, 1) * 100) / 100 };
+    const event: EntityEvent = { transactionId: `tx-${o.seed}-${i}`, eventTimeMs, amount: Math.round(rng.logNormal(3, 1) * 100) / 100 };
+    if (o.values !== undefined) {
+      event.mask = rng.int(0, 3);
+      event.distinct = Float64Array.from(o.values, (n) => (rng.chance(0.05) ? NaN : rng.int(1, n)));
+    }
     const id = `e${Math.floor(rng.next() ** 2 * o.entities)}`;
     out.push({ id, event, arrival: t });
     if (rng.chance(o.duplicates)) out.push({ id, event: { ...event }, arrival: t + rng.int(0, 600_000) });

@@ -4,9 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RedisFeatureStore } from '../../src/features/redis/redis-store.js';
 import { windowSpec } from '../../src/features/windows.js';
 import { redis, uniqueName } from '../helpers/services.js';
-import { messyStream, toBatches } from '../helpers/streams.js';
+import { messyStream, richWindows, toBatches } from '../helpers/streams.js';
 
-const windows = ['10m', '1h', '1d', '30d'].map(windowSpec);
+const windows = richWindows(windowSpec);
 
 describe('Redis store idempotency', () => {
   const client = redis();
@@ -15,7 +15,7 @@ describe('Redis store idempotency', () => {
   it('replaying the same 10,000 events twice changes no feature', async () => {
     const prefix = uniqueName('idem');
     const store = new RedisFeatureStore(client, { keyPrefix: prefix, allowedLatenessMs: 900_000, ttlMs: 600_000 });
-    const stream = messyStream({ seed: 11, events: 10_000, entities: 500, outOfOrder: 0.05, maxDelayMs: 600_000, duplicates: 0, startMs: Date.now() - 86_400_000, meanGapMs: 5000 });
+    const stream = messyStream({ seed: 11, events: 10_000, entities: 500, outOfOrder: 0.05, maxDelayMs: 600_000, duplicates: 0, startMs: Date.now() - 86_400_000, meanGapMs: 5000, values: [8, 30] });
     const snapshot = async (): Promise<Map<string, string>> => {
       const keys = await client.keys(`${prefix}:*`);
       const values = keys.length > 0 ? await client.mgetBuffer(...keys) : [];

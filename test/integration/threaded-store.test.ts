@@ -10,11 +10,12 @@ import { ThreadedFeatureStore } from '../../src/features/threaded/threaded-store
 import { windowSpec } from '../../src/features/windows.js';
 import { freePort } from '../helpers/redis-server.js';
 import { REDIS_URL, redis, uniqueName } from '../helpers/services.js';
-import { messyStream, toBatches } from '../helpers/streams.js';
+import { messyStream, richWindows, toBatches } from '../helpers/streams.js';
 
 const lateness = 3_600_000;
 const accountWindows = ['10m', '1h', '1d'].map(windowSpec);
-const merchantWindows = ['1h', '7d'].map(windowSpec);
+/** Filtered windows, extremes and distinct counts: their masks and value hashes cross to the thread. */
+const merchantWindows = richWindows(windowSpec);
 
 /** Two window layouts in one call: even entities as accounts, odd ones as merchants. */
 function mixed(batches: EntityBatch[]): EntityBatch[] {
@@ -31,7 +32,7 @@ describe('threaded feature store', () => {
   });
 
   it('gives the memory store\'s observations on 20,000 out-of-order and duplicated events', async () => {
-    const stream = messyStream({ seed: 11, events: 20_000, entities: 200, outOfOrder: 0.1, maxDelayMs: 2 * lateness, duplicates: 0.03, startMs: Date.parse('2026-02-01T00:00:00Z'), meanGapMs: 30_000 });
+    const stream = messyStream({ seed: 11, events: 20_000, entities: 200, outOfOrder: 0.1, maxDelayMs: 2 * lateness, duplicates: 0.03, startMs: Date.parse('2026-02-01T00:00:00Z'), meanGapMs: 30_000, values: [10, 30] });
     const memory = new MemoryFeatureStore({ allowedLatenessMs: lateness });
     const threaded = new ThreadedFeatureStore({ target: { url: REDIS_URL }, options: { keyPrefix: prefix, allowedLatenessMs: lateness, ttlMs: 3_600_000 } });
     try {

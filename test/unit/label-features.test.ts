@@ -11,11 +11,11 @@ import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import { tx } from '../helpers/events.js';
 
 const set = buildFeatureSet([
-  ['account', 'count', '1d'],
-  ['merchant', 'labelled_count', '7d'],
-  ['merchant', 'fraud_count', '7d'],
-  ['merchant', 'fraud_rate', '7d'],
-  ['account', 'fraud_count', '30d'],
+  { entity: 'account', aggregation: 'count', window: '1d' },
+  { entity: 'merchant', aggregation: 'labelled_count', window: '7d' },
+  { entity: 'merchant', aggregation: 'fraud_count', window: '7d' },
+  { entity: 'merchant', aggregation: 'fraud_rate', window: '7d' },
+  { entity: 'account', aggregation: 'fraud_count', window: '30d' },
 ]);
 const day = 86_400_000;
 const T = Date.parse('2026-06-01T00:00:00Z');

@@ -6,13 +6,13 @@ import { LayoutRegistry, LayoutTable } from '../../src/features/threaded/protoco
 import { windowSpec } from '../../src/features/windows.js';
 
 const hourly = ['1h', '1d'].map(windowSpec);
-const weekly = ['7d'].map(windowSpec);
+const weekly = [{ ...windowSpec('7d'), filter: { bit: 4, expression: "event.channel == 'ecom'" }, extremes: true, distinct: [{ field: 2, name: 'cardId', limit: 10 }] }];
 
 describe('store thread protocol', () => {
   it('rebuilds the entity batches and sends each layout once', () => {
     const batches: EntityBatch[] = [
       { entity: 'account', id: 'a1', windows: hourly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 5 }, { transactionId: 't2', eventTimeMs: 2000, amount: 7.5 }] },
-      { entity: 'merchant', id: 'm{1}', windows: weekly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 5 }] },
+      { entity: 'merchant', id: 'm{1}', windows: weekly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 5, mask: 5, distinct: Float64Array.of(3, NaN, 2 ** 52) }] },
       { entity: 'card', id: 'c1', windows: hourly, events: [] },
       { entity: 'merchant_labels', id: 'm{1}', windows: weekly, events: [{ transactionId: 't1', eventTimeMs: 1000, amount: 0, readOnly: true }] },
     ];

@@ -33,6 +33,15 @@ type ScriptClient = (Redis | Cluster) & {
   fdCasBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number[]>;
 };
 
+/** A series in the key's layout: a plain window reads as it did before filters, extremes and distinct counts existed. */
+function seriesLayout(w: WindowSpec): string {
+  let text = `${w.name}/${w.bucketMs}`;
+  if (w.filter !== undefined) text += `?${w.filter.expression}`;
+  if (w.extremes === true) text += '+x';
+  for (const d of w.distinct ?? []) text += `+d:${d.name}/${d.limit}`;
+  return text;
+}
+
 /** `{` and `}` would end the hash tag early; percent-encode them (and `%`). */
 export function entityTag(entity: string, id: string): string {
   return `${entity}:${id.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
@@ -174,7 +183,7 @@ export class RedisFeatureStore implements FeatureStore {
   private layout(windows: readonly WindowSpec[]): string {
     let id = this.layouts.get(windows);
     if (id === undefined) {
-      const text = windows.map((w) => `${w.name}/${w.bucketMs}`).join(',') + `;${this.options.allowedLatenessMs};${STATE_FORMAT}`;
+      const text = windows.map(seriesLayout).join(',') + `;${this.options.allowedLatenessMs};${STATE_FORMAT}`;
       id = createHash('sha1').update(text).digest('hex').slice(0, 8);
       this.layouts.set(windows, id);
     }

@@ -19,6 +19,11 @@ export interface EncodedBatches {
   amounts: Float64Array;
   /** 1 for an event that only reads (EntityEvent.readOnly). */
   readOnly: Uint8Array;
+  /** EntityEvent.mask (0 when absent). */
+  masks: Uint32Array;
+  /** How many distinct-value hashes each event has (EntityEvent.distinct), and all of them in order. */
+  distinctCounts: Uint8Array;
+  distinctValues: Float64Array;
 }
 
 export interface ObservedArrays {
@@ -64,17 +69,36 @@ export class LayoutRegistry {
     const times = new Float64Array(events);
     const amounts = new Float64Array(events);
     const readOnly = new Uint8Array(events);
+    const masks = new Uint32Array(events);
+    const distinctCounts = new Uint8Array(events);
+    let hashes = 0;
     let at = 0;
     for (const b of batches) {
       for (const e of b.events) {
         transactionIds.push(e.transactionId);
         times[at] = e.eventTimeMs;
         if (e.readOnly === true) readOnly[at] = 1;
+        masks[at] = e.mask ?? 0;
+        hashes += distinctCounts[at] = e.distinct?.length ?? 0;
         amounts[at++] = e.amount;
       }
     }
-    return { newLayouts, layouts, entities, ids, counts, transactionIds, times, amounts, readOnly };
+    return { newLayouts, layouts, entities, ids, counts, transactionIds, times, amounts, readOnly, masks, distinctCounts, distinctValues: distinctValuesOf(batches, hashes) };
   }
+}
+
+function distinctValuesOf(batches: readonly EntityBatch[], total: number): Float64Array {
+  const values = new Float64Array(total);
+  if (total === 0) return values;
+  let at = 0;
+  for (const b of batches) {
+    for (const e of b.events) {
+      if (e.distinct === undefined) continue;
+      values.set(e.distinct, at);
+      at += e.distinct.length;
+    }
+  }
+  return values;
 }
 
 /** The receiving side: rebuilds the entity batches, one canonical windows array per layout. */
@@ -85,6 +109,7 @@ export class LayoutTable {
     for (const { index, windows } of encoded.newLayouts) this.windows[index] = windows;
     const batches: EntityBatch[] = [];
     let at = 0;
+    let hashAt = 0;
     for (let i = 0; i < encoded.ids.length; i++) {
       const windows = this.windows[encoded.layouts[i] as number];
       if (windows === undefined) throw new Error(`unknown window layout ${encoded.layouts[i]}`);
@@ -93,6 +118,10 @@ export class LayoutTable {
       for (let k = 0; k < count; k++, at++) {
         const event: EntityEvent = { transactionId: encoded.transactionIds[at] as string, eventTimeMs: encoded.times[at] as number, amount: encoded.amounts[at] as number };
         if (encoded.readOnly[at] === 1) event.readOnly = true;
+        const mask = encoded.masks[at] as number;
+        if (mask !== 0) event.mask = mask;
+        const hashes = encoded.distinctCounts[at] as number;
+        if (hashes > 0) event.distinct = encoded.distinctValues.subarray(hashAt, (hashAt += hashes));
         events[k] = event;
       }
       batches.push({ entity: encoded.entities[i] as EntityKind, id: encoded.ids[i] as string, windows, events });
@@ -103,6 +132,6 @@ export class LayoutTable {
 
 /** The typed arrays of a message, to transfer instead of copy. */
 export function transferables(value: EncodedBatches | ObservedArrays): ArrayBuffer[] {
-  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts, value.readOnly] : [value.aggregates, value.previousTimeMs, value.flags];
+  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts, value.readOnly, value.masks, value.distinctCounts, value.distinctValues] : [value.aggregates, value.previousTimeMs, value.flags];
   return arrays.map((a) => a.buffer as ArrayBuffer);
 }
