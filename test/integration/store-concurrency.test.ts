@@ -16,7 +16,11 @@ describe('Redis store under concurrent writers', () => {
   const clients = [redis(), redis()];
   afterAll(() => clients.forEach((c) => c.disconnect()));
 
-  it('counts every event of shared entities exactly once', async () => {
+  // States above 4 KB are checked with GETRANGE before the SET, smaller ones by SET ... GET.
+  it.each([
+    ['small states', 5, (bytes: number) => bytes < 4096],
+    ['large states', 60, (bytes: number) => bytes > 4096],
+  ])('counts every event of shared entities exactly once, with %s', async (_, perRound, sized) => {
     const prefix = uniqueName('conc');
     let conflicts = 0;
     const stores = clients.map((c) => new RedisFeatureStore(c, { keyPrefix: prefix, allowedLatenessMs: 3_600_000, ttlMs: 600_000, onConflict: (n) => (conflicts += n) }));
@@ -27,16 +31,18 @@ describe('Redis store under concurrent writers', () => {
         entity: 'merchant',
         id,
         windows,
-        events: Array.from({ length: 5 }, (_, k) => ({ transactionId: `w${writer}-r${round}-${id}-${k}`, eventTimeMs: T0 + round * 1000 + k, amount: 1 })),
+        events: Array.from({ length: perRound }, (_, k) => ({ transactionId: `w${writer}-r${round}-${id}-${k}`, eventTimeMs: T0 + round * 1000 + k, amount: 1 })),
       }));
     await Promise.all(stores.map(async (store, writer) => {
       for (let round = 0; round < rounds; round++) await store.observe(batchFor(writer, round));
     }));
     // One more event per merchant reads the final state: every event counted once.
     const [final] = await Promise.all([stores[0]?.observe(merchants.map((id) => ({ entity: 'merchant' as const, id, windows, events: [{ transactionId: `final-${id}`, eventTimeMs: T0 + rounds * 1000 + 10, amount: 1 }] })))]);
-    for (const obs of final?.all() ?? []) expect(obs.windows[0]?.count).toBe(2 * rounds * 5 + 1);
-    // The writers really collided, so the compare-and-set path was exercised.
+    for (const obs of final?.all() ?? []) expect(obs.windows[0]?.count).toBe(2 * rounds * perRound + 1);
+    // The writers really collided, so the compare-and-set path was exercised, on states of this size.
     expect(conflicts).toBeGreaterThan(0);
+    const [key] = await (clients[0] as (typeof clients)[number]).keys(`${prefix}:*m1*`);
+    expect(sized(await (clients[0] as (typeof clients)[number]).strlen(key as string))).toBe(true);
   });
 });
 

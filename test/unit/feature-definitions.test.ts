@@ -32,6 +32,16 @@ describe('feature definitions file', () => {
     expect(set.entities).toEqual(DEFAULT_FEATURE_SET.entities);
   });
 
+  it('ships an example of every kind of feature that the shipped rules run on', () => {
+    const set = loadFeatureSet('features/examples.yaml');
+    const kinds = new Set(set.windowed.map((d) => d.aggregation));
+    expect([...kinds].sort()).toEqual(['amount_ratio', 'count', 'distinct', 'fraud_rate', 'max', 'mean', 'min', 'seconds_since_last', 'std', 'sum']);
+    expect(set.filters.map((f) => f.expression)).toHaveLength(2);
+    expect(set.entities.map((e) => `${e.entity}:${e.field}`)).toContain('bin:cardBin');
+    const config = loadConfig({ FEATURES_FILE: 'features/examples.yaml' });
+    expect(buildPipeline(config, memoryStore(config), 'all', featureSetFor(config)).deps.rules().rules.length).toBeGreaterThan(0);
+  });
+
   it.each([
     ['an unknown entity', 'features:\n  - entity: shop\n    aggregation: count\n    window: 1h\n', 2, /feature 1: entity: /],
     ['an unknown aggregation', 'features:\n  - entity: account\n    aggregation: median\n    window: 1h\n', 3, /feature 1: aggregation: /],
