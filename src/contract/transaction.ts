@@ -57,10 +57,15 @@ export function toParsedTransaction(data: unknown): ParsedTransaction {
 /** The largest time a JavaScript Date holds (year 275760); later times cannot be decided. */
 export const MAX_EVENT_TIME_MS = 8_640_000_000_000_000;
 
+/**
+ * Event time in epoch milliseconds. Times before 1970 are refused: the windows number their
+ * buckets from the epoch, and a negative bucket would land in another window's memory.
+ */
 export function eventTimeOf(timestamp: string | number): number {
   const ms = typeof timestamp === 'number' ? timestamp : Date.parse(timestamp);
   if (!Number.isFinite(ms) || Math.abs(ms) > MAX_EVENT_TIME_MS) {
     throw new InvalidEventError('FD_EVENT_SCHEMA', `/timestamp: not a valid time: ${String(timestamp)}`);
   }
+  if (ms < 0) throw new InvalidEventError('FD_EVENT_SCHEMA', `/timestamp: before 1970-01-01T00:00:00Z: ${String(timestamp)}`);
   return ms;
 }

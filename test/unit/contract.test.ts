@@ -35,6 +35,7 @@ describe('parseTransaction', () => {
     ['bad IP address', bytes(tx({ ipAddress: '999.1.1.1' })), 'FD_EVENT_SCHEMA'],
     ['a JSON array', bytes([1, 2]), 'FD_EVENT_SCHEMA'],
     ['an epoch time no Date can hold', bytes(tx({ timestamp: 1e20 })), 'FD_EVENT_SCHEMA'],
+    ['a time before 1970', bytes(tx({ timestamp: '1969-12-31T23:00:00Z' })), 'FD_EVENT_SCHEMA'],
     ['an amount above 10^12', bytes(tx({ amount: 1e308 })), 'FD_EVENT_SCHEMA'],
   ])('rejects %s with a code', (_, value, code) => {
     expect(codeOf(value)).toBe(code);
