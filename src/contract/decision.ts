@@ -10,6 +10,8 @@ export interface RuleHit {
   id: string;
   action: RuleAction;
   reason: string;
+  /** The values the rule's expression read, by path: `{ "features.card.count_1h": 6, "event.amount": 2.46 }`. */
+  values?: Record<string, string | number | boolean | null>;
 }
 
 export interface Decision {

@@ -2,6 +2,7 @@
 // the payments a windowed feature counts. Compiled once per feature set; per event, the
 // filters it passes become a bit mask the store reads (EntityEvent.mask).
 import { Environment } from '@marcbachmann/cel-js';
+import { celErrorOffset, celMessage } from '../contract/cel-error.js';
 import type { TransactionEvent } from '../contract/transaction.js';
 
 /** Bits 0..29 of a mask: more filters than this in one feature set are refused. */
@@ -32,10 +33,10 @@ export function compileFilter(expression: string): CompiledFilter {
   try {
     program = environment.parse(expression);
   } catch (err) {
-    throw new FilterSyntaxError(`filter: ${firstLine(err)}`, caretOffset(err));
+    throw new FilterSyntaxError(`filter: ${celMessage(err)}`, celErrorOffset(err));
   }
   const checked = program.check();
-  if (!checked.valid) throw new FilterSyntaxError(`filter: ${firstLine(checked.error)} (a filter sees only \`event\`)`, caretOffset(checked.error));
+  if (!checked.valid) throw new FilterSyntaxError(`filter: ${celMessage(checked.error)} (a filter sees only \`event\`)`, celErrorOffset(checked.error));
   if (checked.type !== 'bool' && checked.type !== 'dyn') throw new FilterSyntaxError(`filter: must be a bool, it is ${checked.type}`);
   return {
     expression,
@@ -54,19 +55,4 @@ export function filterMask(filters: readonly CompiledFilter[], event: Transactio
   let mask = 0;
   for (let i = 0; i < filters.length; i++) if ((filters[i] as CompiledFilter).passes(event)) mask |= 1 << i;
   return mask;
-}
-
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0] ?? text;
-}
-
-/** cel-js marks the position with a caret under the expression's (single) line. */
-function caretOffset(err: unknown): number | undefined {
-  const lines = (err instanceof Error ? err.message : '').split('\n');
-  const source = lines.findIndex((l) => /^>\s+\d+ \| /.test(l));
-  const caret = source >= 0 ? lines[source + 1] : undefined;
-  const prefix = source >= 0 ? /^>\s+\d+ \| /.exec(lines[source] as string)?.[0].length : undefined;
-  if (caret === undefined || prefix === undefined || !caret.includes('^')) return undefined;
-  return Math.max(0, caret.indexOf('^') - prefix);
 }

@@ -1,4 +1,6 @@
-// The decision policy: the model's score bands and the rules' actions; the most severe wins.
+// The decision policy: the model's score bands and the rules' verdict (the action of their
+// highest-priority hit, rule-set.ts). A rules' allow overrides the model; otherwise the more
+// severe of the model's band and the rules' verdict wins.
 import type { DecisionOutcome, RuleHit } from '../contract/decision.js';
 import { moreSevere } from '../contract/decision.js';
 
@@ -13,8 +15,15 @@ export interface PolicyResult {
   topReasons: string[];
 }
 
-export function decide(policy: DecisionPolicy, modelScore: number, hits: readonly RuleHit[], scoreAdjustment: number): PolicyResult {
-  const score = Math.min(1, Math.max(0, modelScore + scoreAdjustment));
+/** What the rules said about one event: their hits in priority order, their verdict and score adjustment. */
+export interface RulesVerdict {
+  hits: readonly RuleHit[];
+  outcome: DecisionOutcome | null;
+  scoreAdjustment: number;
+}
+
+export function decide(policy: DecisionPolicy, modelScore: number, rules: RulesVerdict): PolicyResult {
+  const score = Math.min(1, Math.max(0, modelScore + rules.scoreAdjustment));
   let decision: DecisionOutcome = 'allow';
   const reasons: string[] = [];
   if (score >= policy.blockThreshold) {
@@ -24,10 +33,9 @@ export function decide(policy: DecisionPolicy, modelScore: number, hits: readonl
     decision = 'review';
     reasons.push(`model score ${score.toFixed(3)} ≥ review threshold ${policy.reviewThreshold}`);
   }
-  // An explicit allow from a rule (an allow list) overrides the model, but never a block rule.
-  const ruleOutcome = hits.reduce<DecisionOutcome | null>((acc, h) => (h.action === 'tag' ? acc : acc === null ? h.action : moreSevere(acc, h.action)), null);
-  if (ruleOutcome === 'allow') decision = 'allow';
-  else if (ruleOutcome !== null) decision = moreSevere(decision, ruleOutcome);
-  for (const h of hits) if (h.action !== 'tag') reasons.push(`${h.id}: ${h.reason}`);
+  // An allow that decides the rules (an allow list, say) overrides the model.
+  if (rules.outcome === 'allow') decision = 'allow';
+  else if (rules.outcome !== null) decision = moreSevere(decision, rules.outcome);
+  for (const h of rules.hits) if (h.action !== 'tag') reasons.push(`${h.id}: ${h.reason}`);
   return { decision, score, topReasons: reasons.slice(0, 5) };
 }

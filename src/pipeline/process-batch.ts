@@ -84,7 +84,7 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
   const decided = valid.map(({ index, tx }, row): Decided => {
     const score = scores[row] as number;
     const evaluation = rules.evaluate({ event: tx.event, features: features.namedInto(row, scratch), score });
-    const policy = decide(deps.policy, score, evaluation.hits, evaluation.scoreAdjustment);
+    const policy = decide(deps.policy, score, evaluation);
     const full = all || policy.decision !== 'allow';
     return {
       index,

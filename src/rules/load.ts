@@ -1,4 +1,5 @@
-// Reads a directory of YAML rules files into compiled rules, with file and line for every error.
+// Reads a directory of YAML rules files, and the lists they reference, into a compiled rule
+// set, with file and line for every error.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import { z } from 'zod';
 import { RuleCompileError } from '../contract/errors.js';
 import type { FeatureSet } from '../features/definitions.js';
 import { compileRule } from './compile.js';
+import { checkingEnvironment } from './environment.js';
+import { loadLists, type RuleLists } from './lists.js';
 import type { CompiledRule } from './rule.js';
 import { RuleSet } from './rule-set.js';
 
@@ -20,26 +23,36 @@ const RULE_SCHEMA = z.strictObject({
   enabled: z.boolean().default(true),
   mode: z.enum(['active', 'shadow']).default('active'),
   scoreAdjustment: z.number().min(-1).max(1).default(0),
+  maxHitRate: z.number().gt(0).max(1).optional(),
 });
 
-const FILE_SCHEMA = z.strictObject({ version: z.union([z.string(), z.number()]).optional(), rules: z.array(z.unknown()) });
+const FILE_SCHEMA = z.strictObject({
+  version: z.union([z.string(), z.number()]).optional(),
+  /** Event fields beyond the contract's that this file's rules read. */
+  fields: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an event field name')).default([]),
+  rules: z.array(z.unknown()),
+});
 
-/** Loads every `*.yaml`/`*.yml` file in `dir`, sorted by name. Throws RuleCompileError on the first bad rule. */
-export function loadRuleSet(dir: string, features: FeatureSet): RuleSet {
+/**
+ * Loads every `*.yaml`/`*.yml` file in `dir`, sorted by name, and the lists in `listsDir`
+ * (default `<dir>/lists`). Throws RuleCompileError on the first bad rule or list.
+ */
+export function loadRuleSet(dir: string, features: FeatureSet, listsDir: string = join(dir, 'lists')): RuleSet {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch (err) {
     throw new RuleCompileError({ file: dir }, `cannot read rules directory: ${(err as Error).message}`);
   }
-  const hash = createHash('sha256');
+  const lists = loadLists(listsDir);
+  const hash = createHash('sha256').update(lists.digest);
   const rules: CompiledRule[] = [];
   const versions: string[] = [];
   for (const name of files) {
     const file = join(dir, name);
     const text = readFileSync(file, 'utf8');
     hash.update(name).update('\0').update(text);
-    const parsed = parseRulesFile(file, text, features);
+    const parsed = parseRulesFile(file, text, features, lists);
     if (parsed.version !== undefined) versions.push(String(parsed.version));
     rules.push(...parsed.rules);
   }
@@ -50,10 +63,10 @@ export function loadRuleSet(dir: string, features: FeatureSet): RuleSet {
     seen.set(rule.id, rule);
   }
   const digest = hash.digest('hex').slice(0, 12);
-  return new RuleSet(rules, versions.length > 0 ? `${versions.join('+')}@${digest}` : digest);
+  return new RuleSet(rules, versions.length > 0 ? `${versions.join('+')}@${digest}` : digest, lists);
 }
 
-export function parseRulesFile(file: string, text: string, features: FeatureSet): { version?: string | number; rules: CompiledRule[] } {
+export function parseRulesFile(file: string, text: string, features: FeatureSet, lists: RuleLists): { version?: string | number; rules: CompiledRule[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (node: Node | null | undefined): { line?: number; column?: number } => {
@@ -67,7 +80,15 @@ export function parseRulesFile(file: string, text: string, features: FeatureSet)
     throw new RuleCompileError({ file, line: pos.line, column: pos.col }, `YAML: ${firstError.message.split('\n')[0] ?? ''}`);
   }
   const top = FILE_SCHEMA.safeParse(doc.toJS());
-  if (!top.success) throw new RuleCompileError({ file, line: 1 }, `expected a mapping with \`rules:\` (a list) and optional \`version:\`: ${top.error.issues[0]?.message ?? ''}`);
+  if (!top.success) {
+    const issue = top.error.issues[0];
+    const key = issue?.path[0];
+    const node = isMap(doc.contents) && key !== undefined ? doc.contents.get(key, true) : undefined;
+    const pos = node && (isScalar(node) || isMap(node) || 'items' in node) ? at(node) : { line: 1 };
+    throw new RuleCompileError({ file, ...pos }, `expected a mapping with \`rules:\` (a list), optional \`version:\` and \`fields:\` (a list of event field names): ${key !== undefined ? `${issue?.path.join('.')}: ` : ''}${issue?.message ?? ''}`);
+  }
+  const scope = { features, extraFields: top.data.fields, lists: [...lists.values.keys()] };
+  const checker = checkingEnvironment(scope);
   const list = isMap(doc.contents) ? doc.contents.get('rules', true) : undefined;
   const items = list && 'items' in list ? (list.items as Node[]) : [];
   const rules = top.data.rules.map((raw, i) => {
@@ -84,7 +105,7 @@ export function parseRulesFile(file: string, text: string, features: FeatureSet)
     }
     const exprNode = isMap(node) ? node.get('expression', true) : undefined;
     const exprPos = isScalar(exprNode) ? at(exprNode) : where;
-    return compileRule({ spec: spec.data, file, line: exprPos.line ?? 0, column: exprPos.column ?? 0 }, features);
+    return compileRule({ spec: spec.data, file, line: exprPos.line ?? 0, column: exprPos.column ?? 0 }, scope, checker);
   });
   return { version: top.data.version, rules };
 }

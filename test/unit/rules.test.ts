@@ -56,6 +56,11 @@ rules:
     expect(r.hits.map((h) => h.id)).toEqual(['busy', 'big']);
     expect(r.hits[1]?.reason).toBe('amount 1500');
     expect(r.hits[0]?.reason).toBe('4 in 1h');
+    // Each hit carries the values its expression read.
+    expect(r.hits[0]?.values).toEqual({ 'features.account.count_1h': 4 });
+    expect(r.hits[1]?.values).toEqual({ 'event.amount': 1500 });
+    // The highest-priority hit decides: busy (20, review) over big (10, block).
+    expect(r.outcome).toBe('review');
     expect(r.shadowHits.map((h) => h.id)).toEqual(['shadowed']);
     expect(set.evaluate(input(5, 0)).hits).toEqual([]);
   });
@@ -79,6 +84,13 @@ rules:
     ['invalid YAML', 'rules:\n  - id: r1\n   action: [\n', /YAML/],
     ['no rules list', 'rule: {}\n', /rules/],
     ['a score adjustment out of range', rule('    expression: "true"\n    scoreAdjustment: 3\n'), /scoreAdjustment/],
+    ['an unknown event field', rule('    expression: event.amonut > 10.0\n'), /unknown event field amonut; the contract's fields are transactionId/],
+    ['a number compared with a string', rule("    expression: event.amount > 'high'\n"), /type error: no such overload: double > string/],
+    ['a string field compared with a number', rule('    expression: event.country == 7\n'), /type error/],
+    ['an unknown list', rule('    expression: event.cardId in lists.stolen_cards\n'), /unknown list stolen_cards; no lists are loaded/],
+    ['a reason naming nothing', rule('    expression: "true"\n    reason: "{{features.card.count_2h}} payments"\n'), /reason: \{\{features.card.count_2h\}\} names no event field, feature or score/],
+    ['a breaker share out of range', rule('    expression: "true"\n    maxHitRate: 0\n'), /maxHitRate/],
+    ['extra fields that are not a list', 'fields: cardBin\nrules: []\n', /fields: Invalid input: expected array/],
   ])('refuses %s with file, line and cause', (_, text, cause) => {
     const err = compileError(text);
     expect(err.message).toMatch(/a\.yaml:\d+/);
@@ -94,6 +106,19 @@ rules:
   it('refuses duplicate rule ids across files', () => {
     const dir = rulesDir({ 'a.yaml': rule('    expression: "true"\n'), 'b.yaml': rule('    expression: "false"\n') });
     expect(() => loadRuleSet(dir, DEFAULT_FEATURE_SET)).toThrow(/duplicate rule id.*a\.yaml/);
+  });
+
+  it('points at the column of a type error inside the expression', () => {
+    const err = compileError(rule("    expression: event.amount > 10.0 && event.amount > 'x'\n"));
+    expect(err.location).toMatchObject({ line: 4, ruleId: 'r1' });
+    // The expression starts at column 17; cel-js marks the offending comparison.
+    expect(err.location.column).toBeGreaterThan(17);
+  });
+
+  it('reads extra event fields a file declares', () => {
+    const set = loadRuleSet(rulesDir({ 'a.yaml': `fields: [cardBin]\n${rule('    expression: has(event.cardBin) && event.cardBin == "412345"\n')}` }), DEFAULT_FEATURE_SET);
+    expect(set.evaluate(input(10, 0, { cardBin: '412345' })).hits.map((h) => h.id)).toEqual(['r1']);
+    expect(set.evaluate(input(10, 0)).hits).toEqual([]);
   });
 
   it('compiles the shipped rules', () => {
