@@ -21,6 +21,11 @@ export function featureSetFor(config: Config): FeatureSet {
   return config.FEATURES_FILE ? loadFeatureSet(config.FEATURES_FILE) : DEFAULT_FEATURE_SET;
 }
 
+/** The rule set RULES_DIR and the lists hold, with the configured breaker; throws RuleCompileError. */
+export function rulesFor(config: Config, features: FeatureSet): RuleSet {
+  return loadRuleSet(config.RULES_DIR, features, { listsDir: config.LISTS_DIR, defaultMaxHitRate: config.RULE_MAX_HIT_RATE, breakerWindow: config.RULE_BREAKER_WINDOW });
+}
+
 export function longestWindowMs(features: FeatureSet): number {
   return Math.max(0, ...features.entities.flatMap((e) => e.windows.map((w) => w.bucketMs * w.buckets)));
 }
@@ -63,7 +68,7 @@ export interface Pipeline {
  * EMIT_DECISIONS), so allows are not built in full; 'all' for replay and the decisions topic.
  */
 export function buildPipeline(config: Config, store: FeatureStore, decisions: 'all' | 'alerts' = 'all', features: FeatureSet = DEFAULT_FEATURE_SET): Pipeline {
-  let rules = loadRuleSet(config.RULES_DIR, features);
+  let rules = rulesFor(config, features);
   return {
     deps: {
       features,

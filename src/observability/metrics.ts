@@ -25,6 +25,7 @@ export function createMetrics(registry: Registry) {
     ready: new Gauge({ name: 'fraud_detector_ready', help: '1 when the worker is consuming and its dependencies answer.', registers: r }),
     modelInfo: new Gauge({ name: 'fraud_detector_model_info', help: 'The serving model version (value 1).', labelNames: ['version'] as const, registers: r }),
     rulesInfo: new Gauge({ name: 'fraud_detector_rules_info', help: 'The active rule set version (value 1).', labelNames: ['version'] as const, registers: r }),
+    ruleBreakerOpen: new Gauge({ name: 'fraud_detector_rule_breaker_open', help: 'Per rule with a breaker: 1 while it is open (the rule runs as shadow), else 0.', labelNames: ['rule'] as const, registers: r }),
     reloads: new Counter({ name: 'fraud_detector_reloads_total', help: 'Rule-set reloads by result (success, failure).', labelNames: ['kind', 'result'] as const, registers: r }),
     scores: new Histogram({ name: 'fraud_detector_score', help: 'Distribution of final scores.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: r }),
   };

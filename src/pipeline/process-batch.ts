@@ -37,6 +37,8 @@ export interface Decided {
   outcome: DecisionOutcome;
   score: number;
   ruleHits: RuleHit[];
+  /** The rules' verdict alone (their highest-priority hit's action), without the model; null when no rule decided. */
+  rulesOutcome: DecisionOutcome | null;
   /** The full decision; null for an allow when `decisions` is 'alerts'. */
   decision: Decision | null;
   eventTimeMs: number;
@@ -91,6 +93,7 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
       outcome: policy.decision,
       score: policy.score,
       ruleHits: evaluation.hits,
+      rulesOutcome: evaluation.outcome,
       eventTimeMs: tx.eventTimeMs,
       tooLate: features.tooLate[row] === 1,
       duplicate: features.duplicate[row] === 1,

@@ -11,7 +11,7 @@ import { compileRule } from './compile.js';
 import { checkingEnvironment } from './environment.js';
 import { loadLists, type RuleLists } from './lists.js';
 import type { CompiledRule } from './rule.js';
-import { RuleSet } from './rule-set.js';
+import { RuleSet, type RuleSetOptions } from './rule-set.js';
 
 const RULE_SCHEMA = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-_.]*$/, 'lower-case letters, digits, - _ .'),
@@ -33,18 +33,23 @@ const FILE_SCHEMA = z.strictObject({
   rules: z.array(z.unknown()),
 });
 
+export interface LoadOptions extends RuleSetOptions {
+  /** Where the lists are (default `<dir>/lists`). */
+  listsDir?: string;
+}
+
 /**
- * Loads every `*.yaml`/`*.yml` file in `dir`, sorted by name, and the lists in `listsDir`
- * (default `<dir>/lists`). Throws RuleCompileError on the first bad rule or list.
+ * Loads every `*.yaml`/`*.yml` file in `dir`, sorted by name, and the lists. Throws
+ * RuleCompileError on the first bad rule or list.
  */
-export function loadRuleSet(dir: string, features: FeatureSet, listsDir: string = join(dir, 'lists')): RuleSet {
+export function loadRuleSet(dir: string, features: FeatureSet, options: LoadOptions = {}): RuleSet {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch (err) {
     throw new RuleCompileError({ file: dir }, `cannot read rules directory: ${(err as Error).message}`);
   }
-  const lists = loadLists(listsDir);
+  const lists = loadLists(options.listsDir ?? join(dir, 'lists'));
   const hash = createHash('sha256').update(lists.digest);
   const rules: CompiledRule[] = [];
   const versions: string[] = [];
@@ -63,7 +68,7 @@ export function loadRuleSet(dir: string, features: FeatureSet, listsDir: string 
     seen.set(rule.id, rule);
   }
   const digest = hash.digest('hex').slice(0, 12);
-  return new RuleSet(rules, versions.length > 0 ? `${versions.join('+')}@${digest}` : digest, lists);
+  return new RuleSet(rules, versions.length > 0 ? `${versions.join('+')}@${digest}` : digest, lists, options);
 }
 
 export function parseRulesFile(file: string, text: string, features: FeatureSet, lists: RuleLists): { version?: string | number; rules: CompiledRule[] } {

@@ -25,6 +25,8 @@ export interface RuleSetOptions {
   defaultMaxHitRate?: number;
   /** Events per breaker judgement (default 1000). */
   breakerWindow?: number;
+  /** false: no breakers at all, whatever the rules say (a backtest judges rules as written). */
+  breakers?: boolean;
 }
 
 export class RuleSet {
@@ -44,7 +46,7 @@ export class RuleSet {
     this.rules = rules.filter((r) => r.enabled).sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
     this.breakers = this.rules.map((r) => {
       const rate = r.maxHitRate ?? options.defaultMaxHitRate;
-      return rate === undefined || r.mode === 'shadow' ? null : new RuleBreaker(r.id, rate);
+      return rate === undefined || r.mode === 'shadow' || options.breakers === false ? null : new RuleBreaker(r.id, rate);
     });
     this.listValues = Object.fromEntries(lists.values);
     this.breakerWindow = options.breakerWindow ?? 1000;
@@ -62,6 +64,11 @@ export class RuleSet {
   /** Told when a rule's breaker opens or closes. */
   onBreakerChange(listener: BreakerListener): void {
     this.listener = listener;
+  }
+
+  /** Whether the rule has a breaker (its own maxHitRate, or the default). */
+  hasBreaker(ruleId: string): boolean {
+    return this.breakers.some((b) => b?.ruleId === ruleId);
   }
 
   /** The rules whose breaker is open now. */

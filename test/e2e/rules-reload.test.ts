@@ -1,6 +1,7 @@
-// SIGHUP reloads the rules of a running worker: a valid version replaces the old one, an
-// invalid one is refused with file and line, and the running version stays.
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+// A running worker reloads its rules and lists on SIGHUP and when their files change: a valid
+// version replaces the old one, an invalid one is refused with file and line, and the running
+// version stays.
+import { cpSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ describe('rules reload on SIGHUP', () => {
   it('swaps in a valid version and refuses an invalid one, keeping the running version', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fd-reload-'));
     cpSync('rules/default.yaml', join(dir, 'default.yaml'));
-    const world = testWorld({ RULES_DIR: dir });
+    const world = testWorld({ RULES_DIR: dir, RULES_WATCH: 'false' });
     await world.setup();
     const port = await freePort();
     const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
@@ -32,6 +33,39 @@ describe('rules reload on SIGHUP', () => {
       worker.child.kill('SIGHUP');
       await expect.poll(version, { timeout: 10_000 }).toMatch(/^3@/);
       expect(await metrics()).toMatch(/fraud_detector_reloads_total\{kind="rules",result="success"\} 1/);
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    }
+  });
+});
+
+describe('rules reload on a file change', () => {
+  it('picks up a changed rules file and a new list without a signal, and refuses a bad list', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-watch-'));
+    cpSync('rules/default.yaml', join(dir, 'default.yaml'));
+    const world = testWorld({ RULES_DIR: dir });
+    await world.setup();
+    const port = await freePort();
+    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
+    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
+    const version = async (): Promise<string | undefined> => /fraud_detector_rules_info\{version="([^"]+)"\} 1/.exec(await metrics())?.[1];
+    try {
+      await expect.poll(version, { timeout: 30_000 }).toMatch(/^1@/);
+      // Written elsewhere and renamed in, as a ConfigMap update swaps its files.
+      mkdirSync(join(dir, 'lists'));
+      writeFileSync(join(dir, 'lists', 'stolen_cards.txt'), 'card-9\n');
+      writeFileSync(join(dir, 'next.tmp'), 'version: 2\nrules:\n  - id: stolen\n    action: block\n    expression: has(event.cardId) && event.cardId in lists.stolen_cards\n');
+      renameSync(join(dir, 'next.tmp'), join(dir, 'default.yaml'));
+      await expect.poll(version, { timeout: 10_000 }).toMatch(/^2@/);
+      const two = await version();
+      writeFileSync(join(dir, 'lists', 'stolen_cards.txt'), 'card-9\ncard-10\n');
+      await expect.poll(version, { timeout: 10_000 }).not.toBe(two);
+      const three = await version();
+      writeFileSync(join(dir, 'lists', 'Bad Name.txt'), 'x\n');
+      await expect.poll(metrics, { timeout: 10_000 }).toMatch(/fraud_detector_reloads_total\{kind="rules",result="failure"\} 1/);
+      expect(await version()).toBe(three);
+      expect(worker.output()).toMatch(/Bad Name\.txt: list name/);
     } finally {
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);

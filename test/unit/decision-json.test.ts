@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { decisionJson } from '../../src/contract/decision-json.js';
 import type { Decision } from '../../src/contract/decision.js';
+import { compileSchema } from '../../src/contract/schema.js';
+import { parseTransaction } from '../../src/contract/transaction.js';
+import { buildPipeline, memoryStore } from '../../src/cli/build.js';
+import { loadConfig } from '../../src/config.js';
+import { processBatch } from '../../src/pipeline/process-batch.js';
 import { tx } from '../helpers/events.js';
 
 describe('decisionJson', () => {
@@ -18,5 +23,21 @@ describe('decisionJson', () => {
     expect(out).toContain('"amount":1.50');
     expect({ ...parsed, event: event }).toEqual(decision);
     expect(JSON.parse(decisionJson(decision, null).toString())).toEqual(decision);
+  });
+});
+
+describe('the decision schema', () => {
+  it('accepts the decisions the pipeline builds, rule hits and their values included', async () => {
+    const validate = compileSchema<Decision>('decision.schema.json');
+    const config = loadConfig({});
+    const pipeline = buildPipeline(config, memoryStore(config));
+    const t = Date.parse('2026-05-01T08:00:00Z');
+    // Six small payments on one card: card-testing-burst hits the last two.
+    const raw = Array.from({ length: 6 }, (_, i) => Buffer.from(JSON.stringify(tx({ accountId: 'v', cardId: 'vc', amount: 1.5, timestamp: t + i * 1000 }))));
+    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    const decisions = out.decided.map((d) => d.decision as Decision);
+    expect(decisions.at(-1)?.ruleHits[0]).toMatchObject({ id: 'card-testing-burst', values: { 'event.cardId': 'vc', 'features.card.count_1h': 6, 'event.amount': 1.5 } });
+    for (const d of decisions) expect(validate(JSON.parse(decisionJson(d, null).toString()))).toBeTruthy();
+    expect(() => validate({ ...decisions[0], ruleHits: [{ id: 'x', action: 'review', reason: 'r', values: { a: {} } }] })).toThrow(/values/);
   });
 });
