@@ -3,7 +3,8 @@
 // were at that moment, plus its label.
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import type { FeatureSet } from '../features/definitions.js';
 import { applyLabels, computeFeatures } from '../features/engine.js';
 import { replayInTimeOrder } from './timeline.js';
 import { featureSetFor, memoryStore } from './build.js';
@@ -30,31 +31,43 @@ export function registerFeatures(program: Command): void {
     .option('--rejects <file>', 'bad lines with their line number and reason (default: <out>.rejects.jsonl)')
     .action(async (flags: ExportFlags) => {
       const config = loadConfig();
-      const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
-      const rejects = rejectsWriter(rejectsPath);
-      const lines = byEventTime(await readTransactions(flags.transactions, rejects.reject));
-      const labelLines = flags.labels ? await readLabels(flags.labels, rejects.reject) : [];
-      const labels = new Map<string, { label: string; at: number }>();
-      for (const l of labelLines) {
-        const prev = labels.get(l.transactionId);
-        if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.fraud ? '1' : '0', at: l.knownAtMs });
-      }
       const set = featureSetFor(config);
-      const store = memoryStore(config);
-      const out = createWriteStream(flags.out);
-      await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
-      await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabels(due, set, store), async (chunk) => {
-        const f = await computeFeatures(chunk.map((l) => l.tx), set, store);
-        for (let row = 0; row < chunk.length; row++) {
-          const tx = (chunk[row] as (typeof chunk)[number]).tx;
-          const values = Array.from(f.matrix.subarray(row * set.names.length, (row + 1) * set.names.length), (v) => String(v));
-          const keys = [tx.event.transactionId, tx.event.accountId, tx.event.cardId ?? '', new Date(tx.eventTimeMs).toISOString()].map(csvField);
-          await writeLine(out, [...keys, ...values, labels.get(tx.event.transactionId)?.label ?? ''].join(','));
-        }
-      });
-      await Promise.all([closeStream(out), rejects.close()]);
-      console.error(`exported ${lines.length} rows × ${set.names.length} features → ${flags.out}; ${labels.size} labels joined; ${rejects.count()} bad lines → ${rejectsPath}`);
+      const result = await exportFeatures(config, set, { ...flags, rejects: flags.rejects ?? `${flags.out}.rejects.jsonl` });
+      console.error(`exported ${result.rows} rows × ${set.names.length} features → ${flags.out}; ${result.labels} labels joined; ${result.rejected} bad lines → ${result.rejectsPath}`);
     });
+}
+
+export interface ExportResult {
+  rows: number;
+  labels: number;
+  rejected: number;
+  rejectsPath: string;
+}
+
+/** Writes the point-in-time features of a transactions file (and its labels) as CSV. */
+export async function exportFeatures(config: Config, set: FeatureSet, files: { transactions: string; labels?: string; out: string; rejects: string }): Promise<ExportResult> {
+  const rejects = rejectsWriter(files.rejects);
+  const lines = byEventTime(await readTransactions(files.transactions, rejects.reject));
+  const labelLines = files.labels ? await readLabels(files.labels, rejects.reject) : [];
+  const labels = new Map<string, { label: string; at: number }>();
+  for (const l of labelLines) {
+    const prev = labels.get(l.transactionId);
+    if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.fraud ? '1' : '0', at: l.knownAtMs });
+  }
+  const store = memoryStore(config);
+  const out = createWriteStream(files.out);
+  await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
+  await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabels(due, set, store), async (chunk) => {
+    const f = await computeFeatures(chunk.map((l) => l.tx), set, store);
+    for (let row = 0; row < chunk.length; row++) {
+      const tx = (chunk[row] as (typeof chunk)[number]).tx;
+      const values = Array.from(f.matrix.subarray(row * set.names.length, (row + 1) * set.names.length), (v) => String(v));
+      const keys = [tx.event.transactionId, tx.event.accountId, tx.event.cardId ?? '', new Date(tx.eventTimeMs).toISOString()].map(csvField);
+      await writeLine(out, [...keys, ...values, labels.get(tx.event.transactionId)?.label ?? ''].join(','));
+    }
+  });
+  await Promise.all([closeStream(out), rejects.close()]);
+  return { rows: lines.length, labels: labels.size, rejected: rejects.count(), rejectsPath: files.rejects };
 }
 
 function csvField(value: string): string {

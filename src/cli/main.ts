@@ -9,6 +9,7 @@ import { registerRules } from './rules.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 import { registerTopics } from './topics.js';
+import { registerTrain } from './train.js';
 
 // A closed pipe (`| head`) ends the command quietly instead of crashing it.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -27,6 +28,7 @@ registerAlerts(program);
 registerRules(program);
 registerReplay(program);
 registerFeatures(program);
+registerTrain(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FraudDetectorError) {

@@ -4,9 +4,10 @@ import type { Command} from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createProducer, kafkaSettings } from '../kafka/client.js';
+import { LabelQueue } from '../simulate/label-queue.js';
 import { Random } from '../simulate/random.js';
 import { closeStream, writeLine } from './files.js';
-import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
+import { DEFAULT_SIMULATOR_OPTIONS, rhythm, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
 
 interface SimulateFlags {
   rate?: number;
@@ -17,6 +18,7 @@ interface SimulateFlags {
   malformedRate: number;
   out?: string;
   labelsOut?: string;
+  labelDelay?: number;
   start: string;
 }
 
@@ -30,7 +32,7 @@ export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description('generate transactions with injected fraud: live to Kafka at --rate, or to files with --out')
-    .addOption(new Option('--rate <events/s>', 'events per second (live, default 300); with --out, the simulated arrival rate (default: 5 payments per account per day)').argParser(num))
+    .addOption(new Option('--rate <events/s>', 'events per second (live, default 300); with --out, the mean simulated arrival rate, shaped by the hour and the weekday (default: 5 payments per account per day)').argParser(num))
     .addOption(new Option('--count <n>', 'stop after n events (default: run until Ctrl-C when live)').argParser(num))
     .addOption(new Option('--seed <n>', 'random seed').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.seed))
     .addOption(new Option('--accounts <n>', 'number of customer accounts').argParser(num).default(DEFAULT_SIMULATOR_OPTIONS.accounts))
@@ -38,9 +40,11 @@ export function registerSimulate(program: Command): void {
     .addOption(new Option('--malformed-rate <p>', 'share of deliberately malformed events (live only)').argParser(num).default(0))
     .option('--out <file>', 'write transactions as JSON lines instead of producing to Kafka')
     .option('--labels-out <file>', 'with --out: write fraud/legit labels here, timestamped when they become known')
+    .addOption(new Option('--label-delay <seconds>', 'mean delay before a label is known (default: 3 days with --out, 60 s live, where labels go to TOPIC_LABELS)').argParser(num))
     .option('--start <iso>', 'with --out: event time of the first transaction', '2026-01-01T00:00:00Z')
     .action(async (flags: SimulateFlags) => {
-      const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: flags.seed, accounts: flags.accounts, fraudRate: flags.fraudRate });
+      const labelDelayMs = flags.labelDelay !== undefined ? flags.labelDelay * 1000 : flags.out ? DEFAULT_SIMULATOR_OPTIONS.labelDelayMs : 60_000;
+      const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: flags.seed, accounts: flags.accounts, fraudRate: flags.fraudRate, labelDelayMs });
       if (flags.out) await toFiles(sim, flags);
       else await toKafka(sim, flags);
     });
@@ -57,7 +61,7 @@ async function toFiles(sim: TransactionSimulator, flags: SimulateFlags): Promise
   const arrivals = new Random(flags.seed + 1);
   const rate = flags.rate ?? (flags.accounts * 5) / 86_400;
   for (let i = 0; i < count; i++) {
-    t += Math.max(1, Math.round(arrivals.exponential(1000 / rate)));
+    t += Math.max(1, Math.round(arrivals.exponential(1000 / (rate * rhythm(t)))));
     const s = sim.next(t);
     if (s.fraud) fraud++;
     await writeLine(tx, JSON.stringify(s.event));
@@ -89,6 +93,9 @@ async function toKafka(sim: TransactionSimulator, flags: SimulateFlags): Promise
   let malformed = 0;
   let lastReport = Date.now();
   const started = Date.now();
+  // Labels wait until the time they become known, then go to TOPIC_LABELS.
+  const labels = new LabelQueue();
+  let labelled = 0;
   while (!stop && (flags.count === undefined || sent < flags.count)) {
     const due = Math.min(flags.count ?? Infinity, Math.floor(((Date.now() - started) / 1000) * rate)) - sent;
     const messages = [];
@@ -100,12 +107,17 @@ async function toKafka(sim: TransactionSimulator, flags: SimulateFlags): Promise
         messages.push({ key: s.event.accountId, value: Math.random() < 0.5 ? '{"transactionId": "broken' : JSON.stringify({ ...s.event, amount: 'lots' }) });
       } else {
         messages.push({ key: s.event.accountId, value: JSON.stringify(s.event) });
+        const label = sim.labelFor(s);
+        labels.push({ at: Date.parse(label.timestamp), key: label.accountId, value: JSON.stringify(label) });
       }
     }
     if (messages.length > 0) await producer.send({ topic: config.TOPIC_TRANSACTIONS, messages });
     sent += messages.length;
+    const dueLabels = labels.due(Date.now());
+    if (dueLabels.length > 0) await producer.send({ topic: config.TOPIC_LABELS, messages: dueLabels.map(({ key, value }) => ({ key, value })) });
+    labelled += dueLabels.length;
     if (Date.now() - lastReport >= 5000) {
-      console.error(`[simulate] sent ${sent} events (${fraud} in fraud episodes, ${malformed} malformed)`);
+      console.error(`[simulate] sent ${sent} events (${fraud} in fraud episodes, ${malformed} malformed), ${labelled} labels`);
       lastReport = Date.now();
     }
     await new Promise((r) => setTimeout(r, tickMs));

@@ -106,7 +106,19 @@ const DEFAULT_WINDOWED: FeatureInput[] = (
     ['merchant', 'count', '1d'],
     ['merchant', 'mean', '7d'],
   ] as const
-).map(([entity, aggregation, window]) => ({ entity, aggregation, window }));
+)
+  .map(([entity, aggregation, window]): FeatureInput => ({ entity, aggregation, window }))
+  .concat([
+    // Card testing is a burst of online payments; a burst at the till is more often a car park.
+    { entity: 'card', aggregation: 'count', window: '1h', filter: "has(event.channel) && event.channel == 'ecom'", name: 'ecom_count_1h' },
+    // A card paying from two countries in a day: travel, or a cloned card.
+    { entity: 'card', aggregation: 'distinct', of: 'country', window: '1d' },
+    // 30 days for a device never seen before.
+    { entity: 'device', aggregation: 'seconds_since_last' },
+    // Frauds confirmed at the merchant, by when their labels became known: a compromised till.
+    { entity: 'merchant', aggregation: 'fraud_count', window: '7d' },
+    { entity: 'merchant', aggregation: 'fraud_rate', window: '7d' },
+  ]);
 
 /** Features computed from the event alone, before the windowed ones. */
 export const EVENT_FEATURES = ['event.amount', 'event.hour_of_day', 'event.day_of_week', 'account.seconds_since_last'] as const;

@@ -58,7 +58,7 @@ describe('label-fed features', () => {
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
     let calls = 0;
     const counting = { observe: (b: Parameters<MemoryFeatureStore['observe']>[0]) => (calls++, store.observe(b)), close: () => store.close() };
-    await applyLabels([label('t1', true, T)], buildFeatureSet(), counting);
+    await applyLabels([label('t1', true, T)], buildFeatureSet([{ entity: 'account', aggregation: 'count', window: '1h' }]), counting);
     expect(calls).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toParsedTransaction } from '../../src/contract/transaction.js';
-import { TransactionSimulator, DEFAULT_SIMULATOR_OPTIONS } from '../../src/simulate/simulator.js';
+import { LabelQueue } from '../../src/simulate/label-queue.js';
+import { FRAUD_PATTERNS, TransactionSimulator, DEFAULT_SIMULATOR_OPTIONS } from '../../src/simulate/simulator.js';
 
 function run(seed: number, n: number) {
   const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed, accounts: 500, fraudRate: 0.02 });
@@ -18,8 +19,20 @@ describe('simulator', () => {
     const out = run(5, 20_000);
     for (const s of out) expect(() => toParsedTransaction(s.event)).not.toThrow();
     const patterns = new Set(out.map((s) => s.fraud).filter(Boolean));
-    expect([...patterns].sort()).toEqual(['account_takeover', 'amount_anomaly', 'card_testing']);
+    expect([...patterns].sort()).toEqual([...FRAUD_PATTERNS].sort());
     const times = out.map((s) => s.eventTimeMs);
     expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+});
+
+describe('label queue', () => {
+  it('gives back labels once known, earliest first', () => {
+    const q = new LabelQueue();
+    const times = Array.from({ length: 2000 }, (_, i) => (i * 7919) % 1000);
+    for (const at of times) q.push({ at, key: 'k', value: String(at) });
+    const early = q.due(499).map((l) => l.at);
+    expect(early).toEqual([...times].filter((t) => t <= 499).sort((a, b) => a - b));
+    expect(q.size).toBe(times.filter((t) => t > 499).length);
+    expect(q.due(10_000).map((l) => l.at)).toEqual([...times].filter((t) => t > 499).sort((a, b) => a - b));
   });
 });
