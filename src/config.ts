@@ -32,14 +32,16 @@ const SHAPE = {
     .transform((s) => (s ? s.split(',').map((n) => n.trim()) : undefined))
     .pipe(z.array(hostPort).min(1).optional()),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -').default('fd'),
-  REVIEW_THRESHOLD: fraction.default(0.5),
-  BLOCK_THRESHOLD: fraction.default(0.9),
+  REVIEW_THRESHOLD: fraction.optional(),
+  BLOCK_THRESHOLD: fraction.optional(),
   BATCH_MAX_SIZE: int(1, 1_000_000).default(10_000),
   PARTITIONS_CONCURRENCY: int(1, 64).default(2),
   FEATURE_STORE_THREAD: bool.default(true),
   MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
   MODEL_PATH: z.string().min(1).optional(),
+  CHALLENGER_MODEL_PATH: z.string().min(1).optional(),
+  MODEL_WATCH: bool.default(true),
   RULES_DIR: z.string().min(1).default('rules'),
   LISTS_DIR: z.string().min(1).optional(),
   RULES_WATCH: bool.default(true),
@@ -55,7 +57,7 @@ const SHAPE = {
 
 export const CONFIG_SCHEMA = z
   .object(SHAPE)
-  .refine((c) => c.BLOCK_THRESHOLD >= c.REVIEW_THRESHOLD, {
+  .refine((c) => c.BLOCK_THRESHOLD === undefined || c.REVIEW_THRESHOLD === undefined || c.BLOCK_THRESHOLD >= c.REVIEW_THRESHOLD, {
     message: 'BLOCK_THRESHOLD must be at least REVIEW_THRESHOLD',
     path: ['BLOCK_THRESHOLD'],
   });

@@ -150,6 +150,7 @@ def main():
     ap.add_argument("--card", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--n-estimators", type=int, default=PARAMS["n_estimators"])
     args = ap.parse_args()
 
     names, x, y, t, cards = read_rows(args.features)
@@ -163,9 +164,11 @@ def main():
         if mask.sum() == 0 or y[mask].sum() == 0:
             sys.exit(f"the {label} period has {int(mask.sum())} transactions and {int(y[mask].sum())} frauds: it needs both")
 
-    model = lightgbm.LGBMClassifier(**PARAMS, random_state=args.seed)
+    params = {**PARAMS, "n_estimators": args.n_estimators}
+    model = lightgbm.LGBMClassifier(**params, random_state=args.seed)
     model.fit(x[fit], y[fit])
-    onx = onnxmltools.convert_lightgbm(model, initial_types=[("input", FloatTensorType([None, len(names)]))], zipmap=False)
+    # A fixed graph name (the converter draws a random one), so the same data give the same file.
+    onx = onnxmltools.convert_lightgbm(model, name=args.name, initial_types=[("input", FloatTensorType([None, len(names)]))], zipmap=False)
     onnx.checker.check_model(onx)
     data = onx.SerializeToString()
     with open(args.out, "wb") as f:
@@ -180,7 +183,7 @@ def main():
     block = max(review, threshold_for(prob[val], y[val], 0.9))
     sha = hashlib.sha256(data).hexdigest()
     def iso(ms):
-        return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     card = {
         "cardVersion": 1,
@@ -198,7 +201,7 @@ def main():
             "test": {"from": iso(test_from), "until": iso(test_until), **metrics(prob[test], y[test], t[test], cards[test])},
         },
         "thresholds": {"review": review, "block": block, "chosenOn": "validation", "rule": "lowest score with at least 50% (review) and 90% (block) of the flagged being fraud"},
-        "training": {"library": f"lightgbm {lightgbm.__version__}", "converter": f"onnxmltools {onnxmltools.__version__}", "params": {**PARAMS, "random_state": args.seed}},
+        "training": {"library": f"lightgbm {lightgbm.__version__}", "converter": f"onnxmltools {onnxmltools.__version__}", "params": {**params, "random_state": args.seed}},
     }
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)

@@ -9,10 +9,12 @@ import type { FeatureStore } from '../features/store.js';
 import { CoalescingFeatureStore } from '../features/coalescing-store.js';
 import { ThreadedFeatureStore } from '../features/threaded/threaded-store.js';
 import { NoModelScorer, type Scorer } from '../models/scorer.js';
+import { ModelSlot } from '../models/model-slot.js';
+import { OnnxModel } from '../models/onnx-model.js';
+import type { DecisionPolicy } from '../pipeline/decide.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { PipelineDeps } from '../pipeline/process-batch.js';
-import { ConfigError } from '../contract/errors.js';
 import { kafkaSettings } from '../kafka/client.js';
 import type { WorkerOptions } from '../kafka/worker.js';
 
@@ -52,9 +54,24 @@ export function memoryStore(config: Config): FeatureStore {
   return new MemoryFeatureStore({ allowedLatenessMs: config.ALLOWED_LATENESS_MS });
 }
 
-export function scorerFor(config: Config): Scorer {
-  if (config.MODEL_PATH) throw new ConfigError(`MODEL_PATH=${config.MODEL_PATH}: ONNX model serving is not built yet; unset MODEL_PATH to decide with rules only`);
-  return new NoModelScorer();
+export interface Models {
+  /** The model that decides (a slot, so it can be swapped), or one that scores 0. */
+  scorer: Scorer;
+  challenger?: ModelSlot<OnnxModel>;
+}
+
+/** MODEL_PATH and CHALLENGER_MODEL_PATH, loaded and checked; throws ModelLoadError. */
+export async function modelsFor(config: Config, features: FeatureSet): Promise<Models> {
+  const scorer = config.MODEL_PATH ? new ModelSlot(await OnnxModel.load(config.MODEL_PATH, features.names)) : new NoModelScorer();
+  const challenger = config.CHALLENGER_MODEL_PATH ? new ModelSlot(await OnnxModel.load(config.CHALLENGER_MODEL_PATH, features.names)) : undefined;
+  return challenger ? { scorer, challenger } : { scorer };
+}
+
+/** The score bands: REVIEW_THRESHOLD and BLOCK_THRESHOLD, else the model card's, else 0.5 and 0.9. */
+export function policyFor(config: Config, scorer: Scorer): DecisionPolicy {
+  const card = scorer instanceof ModelSlot && scorer.model instanceof OnnxModel ? scorer.model.card.thresholds : undefined;
+  const review = config.REVIEW_THRESHOLD ?? card?.review ?? 0.5;
+  return { reviewThreshold: review, blockThreshold: config.BLOCK_THRESHOLD ?? Math.max(review, card?.block ?? 0.9) };
 }
 
 export interface Pipeline {
@@ -67,17 +84,19 @@ export interface Pipeline {
  * `decisions`: 'alerts' when only alerts leave the process (the worker without
  * EMIT_DECISIONS), so allows are not built in full; 'all' for replay and the decisions topic.
  */
-export function buildPipeline(config: Config, store: FeatureStore, decisions: 'all' | 'alerts' = 'all', features: FeatureSet = DEFAULT_FEATURE_SET): Pipeline {
+export function buildPipeline(config: Config, store: FeatureStore, decisions: 'all' | 'alerts' = 'all', features: FeatureSet = DEFAULT_FEATURE_SET, models: Models = { scorer: new NoModelScorer() }): Pipeline {
   let rules = rulesFor(config, features);
+  const deps: PipelineDeps = {
+    features,
+    store,
+    scorer: models.scorer,
+    rules: () => rules,
+    policy: policyFor(config, models.scorer),
+    decisions,
+  };
+  if (models.challenger) deps.challenger = models.challenger;
   return {
-    deps: {
-      features,
-      store,
-      scorer: scorerFor(config),
-      rules: () => rules,
-      policy: { reviewThreshold: config.REVIEW_THRESHOLD, blockThreshold: config.BLOCK_THRESHOLD },
-      decisions,
-    },
+    deps,
     setRules: (next) => {
       rules = next;
     },

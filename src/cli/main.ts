@@ -10,6 +10,7 @@ import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 import { registerTopics } from './topics.js';
 import { registerTrain } from './train.js';
+import { registerEvaluate } from './evaluate.js';
 
 // A closed pipe (`| head`) ends the command quietly instead of crashing it.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -29,6 +30,7 @@ registerRules(program);
 registerReplay(program);
 registerFeatures(program);
 registerTrain(program);
+registerEvaluate(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof FraudDetectorError) {

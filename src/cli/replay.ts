@@ -6,13 +6,14 @@ import { loadConfig } from '../config.js';
 import { applyLabels } from '../features/engine.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { replayInTimeOrder } from './timeline.js';
-import { buildPipeline, featureSetFor, memoryStore } from './build.js';
+import { buildPipeline, featureSetFor, memoryStore, modelsFor } from './build.js';
 import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine, type TransactionLine } from './files.js';
 
 interface ReplayFlags {
   transactions: string;
   labels?: string;
   rules?: string;
+  model?: string;
   out: string;
   rejects?: string;
 }
@@ -24,10 +25,11 @@ export function registerReplay(program: Command): void {
     .requiredOption('--transactions <file>', 'transactions, one JSON object per line')
     .option('--labels <file>', 'labels, one JSON object per line: applied to label-fed features at the time each became known')
     .option('--rules <dir>', 'rules directory (default: RULES_DIR)')
+    .option('--model <file>', 'the model to score with (default: MODEL_PATH; none: rules only)')
     .requiredOption('--out <file>', 'decisions, one JSON line per valid transaction, in input order')
     .option('--rejects <file>', 'bad lines with their line number and reason (default: <out>.rejects.jsonl)')
     .action(async (flags: ReplayFlags) => {
-      const config = loadConfig(undefined, flags.rules ? { RULES_DIR: flags.rules } : {});
+      const config = loadConfig(undefined, { ...(flags.rules ? { RULES_DIR: flags.rules } : {}), ...(flags.model ? { MODEL_PATH: flags.model } : {}) });
       const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
       const rejects = rejectsWriter(rejectsPath);
       const lines = await readTransactions(flags.transactions, rejects.reject);
@@ -35,7 +37,8 @@ export function registerReplay(program: Command): void {
       const labels = labelLines.length;
       const features = featureSetFor(config);
       const store = memoryStore(config);
-      const pipeline = buildPipeline(config, store, 'all', features);
+      const models = await modelsFor(config, features);
+      const pipeline = buildPipeline(config, store, 'all', features, models);
       const decisions = new Map<number, { json: string; outcome: 'allow' | 'review' | 'block' }>();
       await replayInTimeOrder(byEventTime(lines), labelLines, 1000, (due) => applyLabels(due, features, store), async (chunk) => {
         const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
@@ -48,7 +51,7 @@ export function registerReplay(program: Command): void {
         counts[d.outcome]++;
         await writeLine(out, d.json);
       }
-      await Promise.all([closeStream(out), rejects.close()]);
+      await Promise.all([closeStream(out), rejects.close(), models.scorer.close(), models.challenger?.close()]);
       console.error(
         `replayed ${lines.length} transactions: ${counts.allow} allow, ${counts.review} review, ${counts.block} block → ${flags.out}` +
           `${labels > 0 ? `; ${labels} labels read` : ''}; ${rejects.count()} bad lines → ${rejectsPath}`,

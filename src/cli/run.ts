@@ -1,16 +1,19 @@
 // `fraud-detector run`: the consumer-group worker, with /metrics, /healthz and /readyz.
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { DetectorWorker } from '../kafka/worker.js';
-import { createLogger } from '../observability/logger.js';
-import { createMetrics } from '../observability/metrics.js';
+import { ModelReloader } from '../models/model-reloader.js';
+import { ModelSlot } from '../models/model-slot.js';
+import { OnnxModel } from '../models/onnx-model.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { RulesReloader } from '../rules/reloader.js';
 import type { RuleSet } from '../rules/rule-set.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { buildPipeline, featureSetFor, redisStore, rulesFor, workerOptions } from './build.js';
+import { buildPipeline, featureSetFor, modelsFor, policyFor, redisStore, rulesFor, workerOptions, type Pipeline } from './build.js';
+import { watchForChanges, type Watch } from './watch.js';
 
 export function registerRun(program: Command): void {
   program
@@ -22,44 +25,20 @@ export function registerRun(program: Command): void {
       const registry = new Registry();
       const metrics = createMetrics(registry);
       const features = featureSetFor(config);
+      const models = await modelsFor(config, features);
       const store = redisStore(config, {
         onConflict: (n) => metrics.featureConflicts.inc(n),
         onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
       }, features);
-      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts', features);
-      metrics.modelInfo.set({ version: pipeline.deps.scorer.version }, 1);
+      const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts', features, models);
+      showModels(pipeline, metrics);
       metrics.rulesInfo.set({ version: pipeline.deps.rules().version }, 1);
       watchBreakers(pipeline.deps.rules(), metrics, logger);
-      const worker = new DetectorWorker(
-        workerOptions(config),
-        pipeline.deps,
-        metrics,
-        logger,
-      );
+      const worker = new DetectorWorker(workerOptions(config), pipeline.deps, metrics, logger);
       const server = await startHealthServer(config.HTTP_HOST, config.HTTP_PORT, registry, worker);
-      logger.info({ port: server.port, rulesVersion: pipeline.deps.rules().version, modelVersion: pipeline.deps.scorer.version }, 'http server listening');
+      logger.info({ port: server.port, rulesVersion: pipeline.deps.rules().version, modelVersion: pipeline.deps.scorer.version, thresholds: pipeline.deps.policy }, 'http server listening');
 
-      const reloader = new RulesReloader({
-        current: pipeline.deps.rules,
-        load: () => rulesFor(config, pipeline.deps.features),
-        apply: (next) => {
-          watchBreakers(next, metrics, logger);
-          pipeline.setRules(next);
-        },
-        onReloaded: (next, trigger) => {
-          metrics.rulesInfo.reset();
-          metrics.rulesInfo.set({ version: next.version }, 1);
-          metrics.reloads.inc({ kind: 'rules', result: 'success' });
-          logger.info({ rulesVersion: next.version, trigger }, 'rules reloaded');
-        },
-        onRefused: (err, trigger) => {
-          metrics.reloads.inc({ kind: 'rules', result: 'failure' });
-          logger.error({ err: err.message, code: (err as { code?: string }).code, trigger }, 'rules reload refused; the running version stays');
-        },
-      });
-      process.on('SIGHUP', () => reloader.reload('SIGHUP'));
-      if (config.RULES_WATCH) reloader.watch(config.LISTS_DIR === undefined ? [config.RULES_DIR] : [config.RULES_DIR, config.LISTS_DIR]);
-
+      const reloads = hotReload(config, pipeline, metrics, logger);
       let stopping = false;
       const shutdown = (signal: string): void => {
         if (stopping) return;
@@ -71,7 +50,7 @@ export function registerRun(program: Command): void {
         }, config.SHUTDOWN_TIMEOUT_MS);
         timer.unref();
         void (async () => {
-          reloader.close();
+          for (const w of reloads) w.close();
           await worker.stop();
           await store.close();
           await server.close();
@@ -83,6 +62,67 @@ export function registerRun(program: Command): void {
       process.on('SIGINT', () => shutdown('SIGINT'));
       await worker.start();
     });
+}
+
+/** SIGHUP reloads the rules and the models; with RULES_WATCH and MODEL_WATCH, so does a changed file. */
+function hotReload(config: Config, pipeline: Pipeline, metrics: Metrics, logger: Logger): Watch[] {
+  const rules = new RulesReloader({
+    current: pipeline.deps.rules,
+    load: () => rulesFor(config, pipeline.deps.features),
+    apply: (next) => {
+      watchBreakers(next, metrics, logger);
+      pipeline.setRules(next);
+    },
+    onReloaded: (next, trigger) => {
+      metrics.rulesInfo.reset();
+      metrics.rulesInfo.set({ version: next.version }, 1);
+      metrics.reloads.inc({ kind: 'rules', result: 'success' });
+      logger.info({ rulesVersion: next.version, trigger }, 'rules reloaded');
+    },
+    onRefused: (err, trigger) => {
+      metrics.reloads.inc({ kind: 'rules', result: 'failure' });
+      logger.error({ err: err.message, code: (err as { code?: string }).code, trigger }, 'rules reload refused; the running version stays');
+    },
+  });
+  const models = [
+    { path: config.MODEL_PATH, slot: pipeline.deps.scorer, role: 'champion' },
+    { path: config.CHALLENGER_MODEL_PATH, slot: pipeline.deps.challenger, role: 'challenger' },
+  ].flatMap(({ path, slot, role }) => (path !== undefined && slot instanceof ModelSlot ? [{ path, role, reloader: modelReloader(config, path, role, slot as ModelSlot<OnnxModel>, pipeline, metrics, logger) }] : []));
+  process.on('SIGHUP', () => {
+    rules.reload('SIGHUP');
+    for (const m of models) void m.reloader.reload('SIGHUP');
+  });
+  const watches: Watch[] = [];
+  if (config.RULES_WATCH) watches.push(watchForChanges(config.LISTS_DIR === undefined ? [config.RULES_DIR] : [config.RULES_DIR, config.LISTS_DIR], () => rules.reload('file change')));
+  if (config.MODEL_WATCH) {
+    for (const m of models) {
+      const stem = basename(m.path, '.onnx');
+      watches.push(watchForChanges([dirname(m.path)], () => void m.reloader.reload('file change'), { accept: (file) => basename(file).startsWith(stem) }));
+    }
+  }
+  return watches;
+}
+
+function modelReloader(config: Config, path: string, role: string, slot: ModelSlot<OnnxModel>, pipeline: Pipeline, metrics: Metrics, logger: Logger): ModelReloader {
+  return new ModelReloader(slot, {
+    load: () => OnnxModel.load(path, pipeline.deps.features.names),
+    onSwapped: (next, previous, trigger) => {
+      if (role === 'champion') pipeline.deps.policy = policyFor(config, slot);
+      showModels(pipeline, metrics);
+      metrics.reloads.inc({ kind: 'model', result: 'success' });
+      logger.info({ role, modelVersion: next.version, previous: previous.version, trigger, thresholds: pipeline.deps.policy }, 'model swapped');
+    },
+    onRefused: (err, trigger) => {
+      metrics.reloads.inc({ kind: 'model', result: 'failure' });
+      logger.error({ role, err: err.message, code: (err as { code?: string }).code, trigger }, 'model reload refused; the running model stays');
+    },
+  });
+}
+
+function showModels(pipeline: Pipeline, metrics: Metrics): void {
+  metrics.modelInfo.reset();
+  metrics.modelInfo.set({ version: pipeline.deps.scorer.version, role: 'champion' }, 1);
+  if (pipeline.deps.challenger) metrics.modelInfo.set({ version: pipeline.deps.challenger.version, role: 'challenger' }, 1);
 }
 
 /** Breaker changes of this rule set go to the log and to fraud_detector_rule_breaker_open. */

@@ -8,8 +8,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import type { FeatureSet } from '../features/definitions.js';
+import { cardPathFor } from '../models/model-card.js';
+import { ModelSlot } from '../models/model-slot.js';
+import { OnnxModel } from '../models/onnx-model.js';
+import { loadRuleSet } from '../rules/load.js';
 import { featureSetFor } from './build.js';
+import { evaluatePeriod, formatEvaluation, type EvaluationReport } from './evaluation.js';
 import { exportFeatures } from './features.js';
 import { readTransactions } from './files.js';
 
@@ -23,6 +29,8 @@ interface TrainFlags {
   testUntil?: string;
   out: string;
   seed: string;
+  trees: string;
+  rules: string;
   venv: string;
 }
 
@@ -42,6 +50,8 @@ export function registerTrain(program: Command): void {
     .option('--test-until <time>', 'end of the test period (default: after the last transaction)')
     .requiredOption('--out <file>', 'the model, e.g. models/mine.onnx (its card and trees are written beside it)')
     .option('--seed <n>', 'random seed of the training', '7')
+    .option('--trees <n>', 'boosting rounds (trees)', '300')
+    .option('--rules <dir>', 'the rules the model is compared with on the test period (recorded in the card)', 'rules')
     .option('--venv <dir>', 'the Python virtual environment to use (created when missing)', '.local/training-venv')
     .action(async (flags: TrainFlags) => {
       const config = loadConfig();
@@ -56,16 +66,33 @@ export function registerTrain(program: Command): void {
         const python = await ensureVenv(flags.venv);
         const base = join(dirname(flags.out), basename(flags.out, '.onnx'));
         mkdirSync(dirname(flags.out), { recursive: true });
-        const args = [join(TRAINING_DIR, 'train.py'), '--features', csv, ...window, '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed];
+        const args = [join(TRAINING_DIR, 'train.py'), '--features', csv, ...window, '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed, '--n-estimators', flags.trees];
         console.error('[train] fitting LightGBM');
-        const summary = JSON.parse(await run(python, args)) as { version: string; test: Record<string, number>; thresholds: Record<string, number> };
+        const summary = JSON.parse(await run(python, args)) as { version: string; thresholds: Record<string, number> };
+        console.error(`[train] comparing ${summary.version} with the rules in ${flags.rules} on the test period`);
+        const comparison = await compareWithRules(config, set, flags);
         console.log(`trained ${summary.version} → ${flags.out}, ${base}.card.json, ${base}.trees.json`);
-        console.log(`test period: ${JSON.stringify(summary.test)}`);
-        console.log(`thresholds: review ${summary.thresholds.review}, block ${summary.thresholds.block}`);
+        console.log(formatEvaluation(comparison));
+        console.log(`thresholds (chosen on the validation period): review ${summary.thresholds.review}, block ${summary.thresholds.block}`);
       } finally {
         rmSync(work, { recursive: true, force: true });
       }
     });
+}
+
+/** The new model against the rules on its card's test period, written into the card. */
+async function compareWithRules(config: Config, set: FeatureSet, flags: TrainFlags): Promise<EvaluationReport> {
+  const model = await OnnxModel.load(flags.out, set.names);
+  const test = model.card.windows?.test;
+  if (test === undefined) throw new Error('the card has no test period');
+  const rules = loadRuleSet(flags.rules, set, { breakers: false });
+  const report = await evaluatePeriod(config, set, { scorer: new ModelSlot(model) }, rules, flags, { fromMs: Date.parse(test.from), untilMs: Date.parse(test.until) });
+  await model.close();
+  const cardPath = cardPathFor(flags.out);
+  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
+  card.comparison = { period: 'test', rulesVersion: report.rulesVersion, model: report.model, rules: report.rules, both: report.both, bestRule: report.bestRule };
+  writeFileSync(cardPath, JSON.stringify(card, null, 2) + '\n');
+  return report;
 }
 
 /** The periods' bounds as train.py flags, defaults filled in from the data. */

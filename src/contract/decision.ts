@@ -14,6 +14,14 @@ export interface RuleHit {
   values?: Record<string, string | number | boolean | null>;
 }
 
+/** One feature's share of the model's score (its log-odds) for this event. */
+export interface FeatureContribution {
+  feature: string;
+  value: number;
+  /** Positive pushes towards fraud. */
+  contribution: number;
+}
+
 export interface Decision {
   schemaVersion: typeof DECISION_SCHEMA_VERSION;
   transactionId: string;
@@ -28,6 +36,10 @@ export interface Decision {
   decidedAt: string;
   /** The feature values the model and rules saw, e.g. `{ account: { count_1h: 3 } }`. */
   features: Record<string, Record<string, number>>;
+  /** On alerts, when the model explains itself: the features that pushed its score up the most. */
+  contributions?: FeatureContribution[];
+  /** With a challenger model: its version and its score for this event (it decides nothing). */
+  challenger?: { version: string; score: number };
   event: TransactionEvent;
 }
 

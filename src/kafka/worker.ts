@@ -327,9 +327,13 @@ export class DetectorWorker {
   private recordOutcomes(decided: Decided[], dlqCodes: string[]): void {
     const now = Date.now();
     const counts = { allow: 0, review: 0, block: 0 };
+    const champion = this.metrics.modelScores.labels('champion');
+    const challenger = this.metrics.modelScores.labels('challenger');
     for (const d of decided) {
       counts[d.outcome]++;
       this.metrics.scores.observe(d.score);
+      champion.observe(d.modelScore);
+      if (d.challengerScore !== null) challenger.observe(d.challengerScore);
       this.metrics.endToEndSeconds.observe(Math.max(0, now - d.eventTimeMs) / 1000);
       if (d.tooLate) this.metrics.lateEvents.inc();
       if (d.duplicate) this.metrics.duplicateEvents.inc();

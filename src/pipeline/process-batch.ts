@@ -5,9 +5,9 @@ import { DECISION_SCHEMA_VERSION } from '../contract/decision.js';
 import { InvalidEventError } from '../contract/errors.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { FeatureSet } from '../features/definitions.js';
-import { computeFeatures } from '../features/engine.js';
+import { computeFeatures, type BatchFeatures } from '../features/engine.js';
 import type { FeatureStore } from '../features/store.js';
-import type { Scorer } from '../models/scorer.js';
+import { leaseOf, type Scorer } from '../models/scorer.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { DecisionPolicy } from './decide.js';
 import { decide } from './decide.js';
@@ -16,6 +16,8 @@ export interface PipelineDeps {
   features: FeatureSet;
   store: FeatureStore;
   scorer: Scorer;
+  /** Scored in shadow beside the scorer: its score goes in the decision, it decides nothing. */
+  challenger?: Scorer;
   /** Read once per batch, so a reload takes effect between batches. */
   rules: () => RuleSet;
   policy: DecisionPolicy;
@@ -45,6 +47,9 @@ export interface Decided {
   /** Older than the allowed lateness: decided on a best-effort read, not applied. */
   tooLate: boolean;
   duplicate: boolean;
+  /** The model's own score (before rules' score adjustments), and the challenger's when there is one. */
+  modelScore: number;
+  challengerScore: number | null;
   shadowHits: string[];
   ruleErrors: { id: string; error: string }[];
 }
@@ -72,13 +77,38 @@ export function validateAll<T>(inputs: readonly T[], parse: (input: T) => Parsed
 
 export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps): Promise<BatchOutcome> {
   const { valid, rejected } = validateAll(inputs, parse);
-  const now = deps.now ?? Date.now;
   const t0 = performance.now();
   const txs = valid.map((v) => v.tx);
   const features = await computeFeatures(txs, deps.features, deps.store);
   const t1 = performance.now();
-  const scores = await deps.scorer.score(features.matrix, txs.length, deps.features.names.length);
-  const t2 = performance.now();
+  const champion = leaseOf(deps.scorer);
+  const challenger = deps.challenger ? leaseOf(deps.challenger) : null;
+  try {
+    const width = deps.features.names.length;
+    const [scores, challengerScores] = await Promise.all([champion.scorer.score(features.matrix, txs.length, width), challenger?.scorer.score(features.matrix, txs.length, width)]);
+    return decideAll(valid, rejected, features, { scores, challengerScores, model: champion.scorer, challenger: challenger?.scorer }, deps, { t0, t1, t2: performance.now() });
+  } finally {
+    champion.release();
+    challenger?.release();
+  }
+}
+
+interface BatchScores {
+  scores: Float32Array;
+  challengerScores: Float32Array | undefined;
+  /** The models that scored this batch (a swap during it changes nothing for it). */
+  model: Scorer;
+  challenger: Scorer | undefined;
+}
+
+/** Explanations on each alert: the model's top features. */
+const TOP_CONTRIBUTIONS = 5;
+
+/** Rules, policy and decisions for a scored batch. */
+function decideAll(valid: { index: number; tx: ParsedTransaction }[], rejected: Rejected[], features: BatchFeatures, scored: BatchScores, deps: PipelineDeps, times: { t0: number; t1: number; t2: number }): BatchOutcome {
+  const { scores, challengerScores, model, challenger } = scored;
+  const { t0, t1, t2 } = times;
+  const now = deps.now ?? Date.now;
   const rules = deps.rules();
   const all = (deps.decisions ?? 'all') === 'all';
   const decidedAt = new Date(now()).toISOString();
@@ -88,6 +118,8 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
     const evaluation = rules.evaluate({ event: tx.event, features: features.namedInto(row, scratch), score });
     const policy = decide(deps.policy, score, evaluation);
     const full = all || policy.decision !== 'allow';
+    const challengerScore = challengerScores ? (challengerScores[row] as number) : null;
+    const contributions = policy.decision !== 'allow' && model.explainer ? model.explainer.top(features.matrix, row, TOP_CONTRIBUTIONS) : undefined;
     return {
       index,
       outcome: policy.decision,
@@ -97,6 +129,8 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
       eventTimeMs: tx.eventTimeMs,
       tooLate: features.tooLate[row] === 1,
       duplicate: features.duplicate[row] === 1,
+      modelScore: score,
+      challengerScore,
       shadowHits: evaluation.shadowHits.map((h) => h.id),
       ruleErrors: evaluation.errors,
       decision: full
@@ -106,13 +140,15 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
             accountId: tx.event.accountId,
             decision: policy.decision,
             score: policy.score,
-            modelVersion: deps.scorer.version,
+            modelVersion: model.version,
             rulesVersion: rules.version,
             ruleHits: evaluation.hits,
             topReasons: policy.topReasons,
             eventTime: new Date(tx.eventTimeMs).toISOString(),
             decidedAt,
             features: features.named(row),
+            ...(contributions !== undefined ? { contributions } : {}),
+            ...(challenger !== undefined && challengerScore !== null ? { challenger: { version: challenger.version, score: challengerScore } } : {}),
             event: tx.event,
           }
         : null,
