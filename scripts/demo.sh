@@ -4,6 +4,7 @@
 # alerts live. Ctrl-C stops the detector and the simulator cleanly; the services keep
 # running until `scripts/services.sh down`.
 #   DEMO_RATE   simulated transactions per second (default 300)
+#   MODEL_PATH  the model the detector scores with (default: the shipped models/default.onnx)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,6 +21,7 @@ if ! wait "$services"; then cat "$root/.local/services-up.log" >&2; exit 1; fi
 cat "$root/.local/services-up.log"
 set -a; . "$root/.local/services.env"; set +a
 export HTTP_PORT="${HTTP_PORT:-9464}"
+export MODEL_PATH="${MODEL_PATH:-$root/models/default.onnx}"
 
 cli() { node "$root/dist/cli/main.js" "$@"; }
 cli topics create

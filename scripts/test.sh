@@ -14,6 +14,7 @@ mkdir -p "$root/.local"
 "$root/scripts/services.sh" up --redis-cluster >"$root/.local/services-up.log" 2>&1 &
 services=$!
 "$root/scripts/setup.sh"
+"$root/scripts/training-venv.sh"
 if ! wait "$services"; then cat "$root/.local/services-up.log" >&2; exit 1; fi
 cat "$root/.local/services-up.log"
 set -a; . "$root/.local/services.env"; set +a

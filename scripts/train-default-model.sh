@@ -8,7 +8,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-"$root/scripts/setup.sh"
+# The test suite runs this with FD_SKIP_SETUP=1: it has built dist/ already, and other tests run from it.
+[[ "${FD_SKIP_SETUP:-}" == 1 ]] || "$root/scripts/setup.sh"
+"$root/scripts/training-venv.sh"
 data="$root/.local/training-data"
 mkdir -p "$data"
 if [[ ! -s "$data/tx.jsonl" || ! -s "$data/labels.jsonl" ]]; then

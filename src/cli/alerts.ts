@@ -62,7 +62,9 @@ export function registerAlerts(program: Command): void {
 export function formatAlert(d: Decision): string {
   const amount = `${d.event.amount.toFixed(2)} ${d.event.currency}`;
   const reasons = d.topReasons.length > 0 ? d.topReasons.join('; ') : '-';
-  return `${d.eventTime.slice(11, 19)}  ${d.decision.toUpperCase().padEnd(6)}  score ${d.score.toFixed(2)}  ${d.accountId}  ${amount.padStart(13)}  ${reasons}`;
+  const value = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+  const top = d.contributions && d.contributions.length > 0 ? `  [model: ${d.contributions.slice(0, 3).map((c) => `${c.feature}=${value(c.value)}`).join(', ')}]` : '';
+  return `${d.eventTime.slice(11, 19)}  ${d.decision.toUpperCase().padEnd(6)}  score ${d.score.toFixed(2)}  ${d.accountId}  ${amount.padStart(13)}  ${reasons}${top}`;
 }
 
 async function summary(url: string | undefined, last: { at: number; total: number } | null): Promise<{ text: string; events: { at: number; total: number } | null }> {

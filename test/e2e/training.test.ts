@@ -1,0 +1,93 @@
+// Training as a data scientist runs it. The documented command reproduces the shipped model's
+// metrics, and the model beats the best single rule; and a user's own history, with only the
+// contract's required fields, trains a model that `replay` and `run` then serve.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/contract/decision.js';
+import type { ModelCard } from '../../src/models/model-card.js';
+import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator } from '../../src/simulate/simulator.js';
+import { configEnv, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
+import { closePollingAdmin, consumeAll, produce } from '../helpers/services.js';
+import { testWorld } from '../helpers/worker.js';
+
+type Card = ModelCard & { windows: { test: Record<string, number> }; comparison: { model: { averagePrecision: number }; bestRule: { id: string; averagePrecision: number } } };
+const readCard = (path: string): Card => JSON.parse(readFileSync(path, 'utf8')) as Card;
+
+function script(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('scripts/train-default-model.sh', args, { env: { ...process.env, FD_SKIP_SETUP: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('the shipped model', () => {
+  it('is reproduced by the documented command, within 0.01 on every test metric, and beats the best single rule', async () => {
+    const shipped = readCard('models/default.card.json');
+    expect(shipped.comparison.model.averagePrecision).toBeGreaterThan(shipped.comparison.bestRule.averagePrecision);
+    const out = mkdtempSync(join(tmpdir(), 'fd-repro-'));
+    const run = await script([out]);
+    expect(run.code, run.output.slice(-2000)).toBe(0);
+    const again = readCard(join(out, 'default.card.json'));
+    for (const metric of ['aucRoc', 'averagePrecision', 'cardPrecisionAt100'] as const) {
+      expect(Math.abs((again.windows.test[metric] as number) - (shipped.windows.test[metric] as number)), metric).toBeLessThanOrEqual(0.01);
+    }
+    expect(again.features).toEqual(shipped.features);
+    expect(again.comparison.bestRule.averagePrecision).toBeCloseTo(shipped.comparison.bestRule.averagePrecision, 2);
+  }, 900_000);
+});
+
+describe('training on your own history', () => {
+  afterAll(() => closePollingAdmin());
+
+  it('needs only the required fields, and the model serves in replay and run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-own-'));
+    const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 23, accounts: 400, fraudRate: 0.01 });
+    const start = Date.parse('2026-03-01T00:00:00Z');
+    const rows: string[] = [];
+    const labels: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const s = sim.next(start + i * 90_000);
+      const { transactionId, accountId, amount, currency, timestamp } = s.event;
+      rows.push(JSON.stringify({ transactionId, accountId, amount, currency, timestamp }));
+      const label = sim.labelFor(s);
+      labels.push(JSON.stringify({ transactionId, accountId, label: label.label, timestamp: label.timestamp }));
+    }
+    writeFileSync(join(dir, 'tx.jsonl'), rows.join('\n') + '\n');
+    writeFileSync(join(dir, 'labels.jsonl'), labels.join('\n') + '\n');
+    const env = { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
+    const train = runCli(['train', '--transactions', join(dir, 'tx.jsonl'), '--labels', join(dir, 'labels.jsonl'), '--train-until', '2026-03-29', '--trees', '30', '--out', join(dir, 'mine.onnx')], env);
+    expect(await train.exited, train.output().slice(-2000)).toBe(0);
+    const card = readCard(join(dir, 'mine.card.json'));
+    expect(card.version).toMatch(/^mine@/);
+    expect(card.windows.test.rows).toBeGreaterThan(1000);
+
+    const replay = runCli(['replay', '--transactions', join(dir, 'tx.jsonl'), '--model', join(dir, 'mine.onnx'), '--out', join(dir, 'decisions.jsonl')], env);
+    expect(await replay.exited, replay.output()).toBe(0);
+    const decisions = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Decision);
+    expect(decisions).toHaveLength(40_000);
+    expect(decisions.every((d) => d.modelVersion === card.version)).toBe(true);
+    expect(new Set(decisions.map((d) => d.score)).size).toBeGreaterThan(10);
+
+    const world = testWorld({ MODEL_PATH: join(dir, 'mine.onnx') });
+    await world.setup();
+    const port = await freePort();
+    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
+    try {
+      const sample = rows.slice(0, 50);
+      await produce(world.config.TOPIC_TRANSACTIONS, sample.map((value) => ({ key: (JSON.parse(value) as { accountId: string }).accountId, value })));
+      const served = (await consumeAll(world.config.TOPIC_DECISIONS, sample.length, 60_000)).map((m) => JSON.parse((m.value as Buffer).toString()) as Decision);
+      expect(served).toHaveLength(50);
+      expect(served.every((d) => d.modelVersion === card.version)).toBe(true);
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+    }
+  }, 600_000);
+});
