@@ -37,7 +37,7 @@ const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': brokers, log_level: 3 });
 const id = `bench-${randomUUID().slice(0, 8)}`;
-const topics = { tx: `${id}-tx`, passthrough: `${id}-pass`, alerts: `${id}-alerts`, decisions: `${id}-decisions`, dlq: `${id}-dlq` };
+const topics = { tx: `${id}-tx`, passthrough: `${id}-pass`, alerts: `${id}-alerts`, decisions: `${id}-decisions`, dlq: `${id}-dlq`, labels: `${id}-labels` };
 
 async function main(): Promise<void> {
   // The worker runs from dist/: build it, so the figures are for the code in src/.
@@ -162,6 +162,7 @@ function startWorker(n: number): ChildProcess {
       TOPIC_ALERTS: topics.alerts,
       TOPIC_DECISIONS: topics.decisions,
       TOPIC_DLQ: topics.dlq,
+      TOPIC_LABELS: topics.labels,
       EMIT_DECISIONS: String(values.decisions === 'on'),
       REDIS_KEY_PREFIX: id,
       HTTP_PORT: String(METRICS_PORT + n),

@@ -111,10 +111,6 @@ const DEFAULT_WINDOWED: FeatureInput[] = (
   .concat([
     // Card testing is a burst of online payments; a burst at the till is more often a car park.
     { entity: 'card', aggregation: 'count', window: '1h', filter: "has(event.channel) && event.channel == 'ecom'", name: 'ecom_count_1h' },
-    // A card paying from two countries in a day: travel, or a cloned card.
-    { entity: 'card', aggregation: 'distinct', of: 'country', window: '1d' },
-    // 30 days for a device never seen before.
-    { entity: 'device', aggregation: 'seconds_since_last' },
     // Frauds confirmed at the merchant, by when their labels became known: a compromised till.
     { entity: 'merchant', aggregation: 'fraud_count', window: '7d' },
     { entity: 'merchant', aggregation: 'fraud_rate', window: '7d' },
