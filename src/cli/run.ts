@@ -8,7 +8,7 @@ import { ModelReloader } from '../models/model-reloader.js';
 import { ModelSlot } from '../models/model-slot.js';
 import { OnnxModel } from '../models/onnx-model.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { createMetrics, initialiseMetrics, initialiseRuleMetrics, type Metrics } from '../observability/metrics.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { RulesReloader } from '../rules/reloader.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -24,6 +24,7 @@ export function registerRun(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       const registry = new Registry();
       const metrics = createMetrics(registry);
+      initialiseMetrics(metrics);
       const features = featureSetFor(config);
       const models = await modelsFor(config, features);
       const store = redisStore(config, {
@@ -127,6 +128,7 @@ function showModels(pipeline: Pipeline, metrics: Metrics): void {
 
 /** Breaker changes of this rule set go to the log and to fraud_detector_rule_breaker_open. */
 function watchBreakers(rules: RuleSet, metrics: Metrics, logger: Logger): void {
+  initialiseRuleMetrics(metrics, rules.rules.map((r) => r.id));
   metrics.ruleBreakerOpen.reset();
   for (const rule of rules.rules) if (rules.hasBreaker(rule.id)) metrics.ruleBreakerOpen.set({ rule: rule.id }, 0);
   rules.onBreakerChange((rule, open, hitRate) => {

@@ -6,6 +6,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export function createMetrics(registry: Registry) {
   collectDefaultMetrics({ register: registry, prefix: 'fraud_detector_process_' });
+  // prom-client names these gauges `_total`, which Prometheus reserves for counters (promtool check metrics refuses them).
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`fraud_detector_process_nodejs_${name}`);
   const r = [registry];
   return {
     events: new Counter({ name: 'fraud_detector_events_total', help: 'Consumed events by outcome (allow, review, block, dead_letter).', labelNames: ['outcome'] as const, registers: r }),
@@ -33,3 +35,33 @@ export function createMetrics(registry: Registry) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Codes an event or a label is dead-lettered with. */
+const DEAD_LETTER_CODES = ['FD_EVENT_NOT_JSON', 'FD_EVENT_SCHEMA', 'FD_EVENT_TOO_LARGE', 'FD_EVENT_EMPTY'] as const;
+
+/**
+ * Every known label value starts at 0, so rates and ratios (the recording rules, the
+ * dashboard, the alerts) have a series from the first scrape instead of none until the first
+ * error.
+ */
+export function initialiseMetrics(metrics: Metrics): void {
+  for (const outcome of ['allow', 'review', 'block', 'dead_letter']) metrics.events.inc({ outcome }, 0);
+  for (const code of DEAD_LETTER_CODES) metrics.deadLetters.inc({ code }, 0);
+  for (const outcome of ['valid', 'dead_letter']) metrics.labels.inc({ outcome }, 0);
+  for (const dependency of ['redis', 'kafka']) {
+    metrics.retries.inc({ dependency }, 0);
+    metrics.dependencyErrors.inc({ dependency }, 0);
+  }
+  for (const kind of ['rules', 'model']) for (const result of ['success', 'failure']) metrics.reloads.inc({ kind, result }, 0);
+  metrics.lateEvents.inc(0);
+  metrics.duplicateEvents.inc(0);
+  metrics.featureConflicts.inc(0);
+}
+
+/** A rule set's rules at 0 hits and errors, in both modes. */
+export function initialiseRuleMetrics(metrics: Metrics, ruleIds: readonly string[]): void {
+  for (const rule of ruleIds) {
+    for (const mode of ['active', 'shadow']) metrics.ruleHits.inc({ rule, mode }, 0);
+    metrics.ruleErrors.inc({ rule }, 0);
+  }
+}
