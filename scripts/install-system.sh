@@ -2,15 +2,19 @@
 # Installs the Debian packages the detector needs: Redis, the -dev libraries that
 # librdkafka links against, Java/Maven for the Kafka broker, Prometheus.
 # Idempotent: packages already present are skipped without touching apt.
+#   scripts/install-system.sh            everything, for development and the tests
+#   scripts/install-system.sh --build    only what building the detector needs (the Dockerfile's build stage)
+#   scripts/install-system.sh --runtime  only the libraries the built detector loads (its runtime stage)
 set -euo pipefail
 
-packages=(
-  redis-server
-  libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev
-  build-essential python3 make g++
-  openjdk-17-jre-headless maven
-  prometheus
-)
+build=(libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev libcurl4-openssl-dev build-essential python3 make g++)
+runtime=(libssl3 libsasl2-2 libzstd1 liblz4-1 zlib1g libcurl4 ca-certificates)
+case "${1:-}" in
+  --build) packages=("${build[@]}") ;;
+  --runtime) packages=("${runtime[@]}") ;;
+  "") packages=(redis-server "${build[@]}" openjdk-17-jre-headless maven prometheus) ;;
+  *) echo "[install-system] unknown option: $1 (expected --build or --runtime)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,11 +2,12 @@
 # Installs everything the detector needs on a fresh Debian machine and builds it:
 # Debian packages, npm dependencies (native Kafka client built against Debian's
 # libraries), then the TypeScript build. Idempotent: a second run only rebuilds.
+#   scripts/setup.sh [--build]   --build: only the packages building needs (the Dockerfile)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-"$root/scripts/install-system.sh"
+"$root/scripts/install-system.sh" "$@"
 
 # The Kafka client links Debian's librdkafka dependencies instead of downloading sources;
 # onnxruntime-node ships its CPU binaries in the npm package, so its downloader is skipped.

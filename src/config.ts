@@ -17,6 +17,11 @@ const SHAPE = {
       .transform((s) => s.split(',').map((b) => b.trim()))
       .pipe(z.array(hostPort).min(1)),
   KAFKA_CLIENT_ID: z.string().min(1).default('fraud-detector'),
+  KAFKA_SECURITY_PROTOCOL: z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']).default('plaintext'),
+  KAFKA_SASL_MECHANISM: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SSL_CA_LOCATION: z.string().min(1).optional(),
   KAFKA_GROUP_ID: z.string().min(1).default('fraud-detector'),
   TOPIC_TRANSACTIONS: z.string().min(1).default('transactions'),
   TOPIC_ALERTS: z.string().min(1).default('fraud-alerts'),
@@ -60,6 +65,10 @@ export const CONFIG_SCHEMA = z
   .refine((c) => c.BLOCK_THRESHOLD === undefined || c.REVIEW_THRESHOLD === undefined || c.BLOCK_THRESHOLD >= c.REVIEW_THRESHOLD, {
     message: 'BLOCK_THRESHOLD must be at least REVIEW_THRESHOLD',
     path: ['BLOCK_THRESHOLD'],
+  })
+  .refine((c) => !c.KAFKA_SECURITY_PROTOCOL.startsWith('sasl') || (c.KAFKA_SASL_MECHANISM !== undefined && c.KAFKA_SASL_USERNAME !== undefined && c.KAFKA_SASL_PASSWORD !== undefined), {
+    message: 'sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',
+    path: ['KAFKA_SECURITY_PROTOCOL'],
   });
 
 export type Config = Readonly<z.output<typeof CONFIG_SCHEMA>>;

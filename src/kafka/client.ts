@@ -9,14 +9,21 @@ export type Admin = KafkaJS.Admin;
 export interface KafkaSettings {
   brokers: readonly string[];
   clientId: string;
+  /** librdkafka's security settings (TLS, SASL), only those configured. */
+  security: Record<string, string>;
 }
 
 export function kafkaSettings(config: Config): KafkaSettings {
-  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID };
+  const security: Record<string, string> = { 'security.protocol': config.KAFKA_SECURITY_PROTOCOL };
+  if (config.KAFKA_SASL_MECHANISM !== undefined) security['sasl.mechanisms'] = config.KAFKA_SASL_MECHANISM;
+  if (config.KAFKA_SASL_USERNAME !== undefined) security['sasl.username'] = config.KAFKA_SASL_USERNAME;
+  if (config.KAFKA_SASL_PASSWORD !== undefined) security['sasl.password'] = config.KAFKA_SASL_PASSWORD;
+  if (config.KAFKA_SSL_CA_LOCATION !== undefined) security['ssl.ca.location'] = config.KAFKA_SSL_CA_LOCATION;
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security };
 }
 
 function client(settings: KafkaSettings): KafkaJS.Kafka {
-  return new KafkaJS.Kafka({ 'bootstrap.servers': settings.brokers.join(','), 'client.id': settings.clientId, log_level: 3 });
+  return new KafkaJS.Kafka({ 'bootstrap.servers': settings.brokers.join(','), 'client.id': settings.clientId, log_level: 3, ...settings.security });
 }
 
 /** librdkafka's RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS (the package's CODES is not an ESM named export). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/contract/errors.js';
+import { kafkaSettings } from '../../src/kafka/client.js';
 
 describe('loadConfig', () => {
   it('has defaults for everything', () => {
@@ -27,6 +28,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BATCH_MAX_SIZE: 'lots' })).toThrow(/BATCH_MAX_SIZE.*got "lots"/);
     expect(() => loadConfig({ KAFKA_BROKERS: 'no-port' })).toThrow(/KAFKA_BROKERS/);
     expect(() => loadConfig({ REVIEW_THRESHOLD: '0.9', BLOCK_THRESHOLD: '0.5' })).toThrow(/BLOCK_THRESHOLD must be at least REVIEW_THRESHOLD/);
+  });
+
+  it('builds the Kafka client\'s TLS and SASL settings, and refuses SASL without credentials', () => {
+    const c = loadConfig({ KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'fd', KAFKA_SASL_PASSWORD: 'secret', KAFKA_SSL_CA_LOCATION: '/etc/kafka/ca.pem' });
+    expect(kafkaSettings(c).security).toEqual({ 'security.protocol': 'sasl_ssl', 'sasl.mechanisms': 'SCRAM-SHA-512', 'sasl.username': 'fd', 'sasl.password': 'secret', 'ssl.ca.location': '/etc/kafka/ca.pem' });
+    expect(kafkaSettings(loadConfig({})).security).toEqual({ 'security.protocol': 'plaintext' });
+    expect(() => loadConfig({ KAFKA_SECURITY_PROTOCOL: 'sasl_ssl' })).toThrow(/KAFKA_SECURITY_PROTOCOL: sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM/);
   });
 
   it('reads a YAML config file, and the environment wins over it', () => {

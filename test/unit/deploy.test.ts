@@ -1,0 +1,137 @@
+// The deployment kit: every Kubernetes manifest validates against its schema (kubernetes-models,
+// with the KEDA and Prometheus Operator packages), and the manifests agree with the code: the
+// environment is exactly settings the configuration accepts, the probes are the server's paths on
+// its port, the grace period outlasts the drain, the autoscaler stops at the partition count, the
+// mounted rules and alert rules are the repository's, and the image runs the tested install scripts.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse } from 'yaml';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
+import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
+import { startHealthServer } from '../../src/observability/health-server.js';
+import { Registry } from 'prom-client';
+import { parseRulesFile } from '../../src/rules/load.js';
+import { NO_LISTS } from '../../src/rules/lists.js';
+
+const DIR = 'deploy/k8s';
+type Doc = { apiVersion: string; kind: string; metadata: { name: string }; [key: string]: unknown };
+const docs: { file: string; doc: Doc }[] = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .flatMap((file) => parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => ({ file, doc: d.toJS() as Doc })));
+const find = <T,>(kind: string, name?: string): T => docs.find((d) => d.doc.kind === kind && (name === undefined || d.doc.metadata.name === name))?.doc as T;
+
+/** The configuration a pod runs with: the ConfigMap and the credentials Secret. */
+const podConfig = (): ReturnType<typeof loadConfig> =>
+  loadConfig({ ...find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data, ...find<{ stringData: Record<string, string> }>('Secret', 'fraud-detector-credentials').stringData });
+
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  ConfigMap, Secret, Service, Deployment, PodDisruptionBudget, NetworkPolicy, ScaledObject, TriggerAuthentication, PodMonitor, PrometheusRule,
+};
+
+interface Container {
+  ports: { name: string; containerPort: number }[];
+  env: { name: string }[];
+  envFrom: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  readinessProbe: { httpGet: { path: string; port: string } };
+  livenessProbe: { httpGet: { path: string; port: string } };
+  volumeMounts: { name: string; mountPath: string }[];
+  securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+}
+interface DeploymentDoc {
+  spec: { template: { spec: { terminationGracePeriodSeconds: number; securityContext: { runAsNonRoot: boolean; runAsUser: number }; containers: Container[] } } };
+}
+
+describe('Kubernetes manifests', () => {
+  it('all validate against their schemas, and the kustomization lists them all', () => {
+    expect(docs.map((d) => d.doc.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'ScaledObject', 'Secret', 'Secret', 'Service', 'TriggerAuthentication']);
+    for (const { file, doc } of docs) {
+      const Model = MODELS[doc.kind];
+      expect(Model, `${file}: ${doc.kind}`).toBeDefined();
+      expect(() => new (Model as NonNullable<typeof Model>)(doc as never).validate(), `${file}: ${doc.kind} ${doc.metadata.name}`).not.toThrow();
+    }
+    const kustomization = parse(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    expect(kustomization.resources.sort()).toEqual([...new Set(docs.map((d) => d.file))].sort());
+  });
+
+  it('set only environment variables the configuration accepts, with values it accepts', () => {
+    const config = find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data;
+    const secret = find<{ stringData: Record<string, string> }>('Secret', 'fraud-detector-credentials').stringData;
+    const container = find<DeploymentDoc>('Deployment').spec.template.spec.containers[0] as Container;
+    const names = [...Object.keys(config), ...Object.keys(secret), ...container.env.map((e) => e.name)];
+    expect(names.filter((n) => !CONFIG_KEYS.includes(n))).toEqual([]);
+    expect(container.envFrom).toEqual([{ configMapRef: { name: 'fraud-detector-config' } }, { secretRef: { name: 'fraud-detector-credentials' } }]);
+    const loaded = loadConfig({ ...config, ...secret, KAFKA_CLIENT_ID: 'fraud-detector-abc12' });
+    expect(loaded.KAFKA_SECURITY_PROTOCOL).toBe('sasl_ssl');
+  });
+
+  it('probe the server\'s paths on its port, and give the drain time to finish', async () => {
+    const config = podConfig();
+    const pod = find<DeploymentDoc>('Deployment').spec.template.spec;
+    const container = pod.containers[0] as Container;
+    const http = container.ports.find((p) => p.name === 'http');
+    expect(http?.containerPort).toBe(config.HTTP_PORT);
+    expect([container.readinessProbe.httpGet, container.livenessProbe.httpGet]).toEqual([{ path: '/readyz', port: 'http' }, { path: '/healthz', port: 'http' }]);
+    // The paths are the server's: ready answers 503 when not ready, alive 200.
+    const server = await startHealthServer('127.0.0.1', 0, new Registry(), { healthy: () => true, ready: () => false });
+    try {
+      expect((await fetch(`http://127.0.0.1:${server.port}${container.livenessProbe.httpGet.path}`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${server.port}${container.readinessProbe.httpGet.path}`)).status).toBe(503);
+    } finally {
+      await server.close();
+    }
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS + 5000);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    // The rules, the lists and the Kafka CA are mounted where the configuration reads them.
+    const mounts = Object.fromEntries(container.volumeMounts.map((m) => [m.name, m.mountPath]));
+    expect([mounts.rules, mounts.lists]).toEqual([config.RULES_DIR, config.LISTS_DIR]);
+    expect(config.KAFKA_SSL_CA_LOCATION?.startsWith(`${mounts['kafka-ca'] ?? '?'}/`)).toBe(true);
+  });
+
+  it('scale on the consumer group\'s lag, to at most one worker per partition', () => {
+    const config = podConfig();
+    const scaled = find<{ spec: { maxReplicaCount: number; scaleTargetRef: { name: string }; triggers: { type: string; metadata: Record<string, string> }[] } }>('ScaledObject').spec;
+    expect(scaled.maxReplicaCount).toBeLessThanOrEqual(config.TRANSACTIONS_PARTITIONS);
+    expect(scaled.scaleTargetRef.name).toBe(find<Doc>('Deployment').metadata.name);
+    const [kafka] = scaled.triggers;
+    expect(kafka?.type).toBe('kafka');
+    expect(kafka?.metadata).toMatchObject({ consumerGroup: config.KAFKA_GROUP_ID, topic: config.TOPIC_TRANSACTIONS, bootstrapServers: config.KAFKA_BROKERS.join(',') });
+  });
+
+  it('mount the repository\'s rules and alert rules', () => {
+    const rules = find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-rules').data;
+    expect(rules['default.yaml']).toBe(readFileSync('rules/default.yaml', 'utf8'));
+    expect(parseRulesFile('default.yaml', rules['default.yaml'] as string, DEFAULT_FEATURE_SET, NO_LISTS).rules.length).toBeGreaterThan(0);
+    const groups = (parse(readFileSync('deploy/prometheus/fraud-detector.rules.yaml', 'utf8')) as { groups: unknown[] }).groups;
+    expect(find<{ spec: { groups: unknown[] } }>('PrometheusRule').spec.groups).toEqual(groups);
+  });
+});
+
+describe('the Dockerfile', () => {
+  const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+  it('builds in two stages with the tested install scripts, and runs as the pods\' non-root user', () => {
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^RUN scripts\/setup\.sh --build && npm prune --omit=dev$/m);
+    expect(dockerfile).toMatch(/^RUN scripts\/install-system\.sh --runtime /m);
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    const pod = find<DeploymentDoc>('Deployment').spec.template.spec.securityContext;
+    expect(Number(user?.[1])).toBe(pod.runAsUser);
+    // MODEL_PATH points into the image.
+    const config = find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data;
+    expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
+    expect(dockerfile).toMatch(/^COPY models models$/m);
+    expect(config.MODEL_PATH).toBe('/app/models/default.onnx');
+  });
+});
