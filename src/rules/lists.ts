@@ -43,7 +43,8 @@ function parseList(file: string, text: string): Map<string, true> {
     const value = raw.replace(/#.*$/, '').trim();
     if (value === '') return;
     if (value.length > MAX_VALUE_LENGTH) throw new RuleCompileError({ file, line: i + 1 }, `a value longer than ${MAX_VALUE_LENGTH} characters`);
-    if (/\s/.test(value)) throw new RuleCompileError({ file, line: i + 1 }, `"${value}": one value per line, with no spaces inside`);
+    // The value itself stays out of the message: lists hold card numbers and IPs, and refusals are logged.
+    if (/\s/.test(value)) throw new RuleCompileError({ file, line: i + 1 }, 'one value per line, with no spaces inside');
     entries.set(value, true);
   });
   return entries;

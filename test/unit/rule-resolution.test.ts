@@ -96,7 +96,7 @@ describe('allow and deny lists', () => {
 
   it.each([
     ['a list name rules cannot spell', { 'lists/Stolen-Cards.txt': 'x\n' }, /Stolen-Cards\.txt: list name "Stolen-Cards"/],
-    ['two values on one line', { 'lists/stolen.txt': 'a\nb c\n' }, /stolen\.txt:2: "b c": one value per line/],
+    ['two values on one line', { 'lists/stolen.txt': 'a\nb c\n' }, /stolen\.txt:2: one value per line/],
   ])('refuses %s with its file and line', (_, files, cause) => {
     const dir = rulesDir({ 'r.yaml': 'rules: []\n', ...files });
     expect(() => loadRuleSet(dir, DEFAULT_FEATURE_SET)).toThrow(RuleCompileError);
