@@ -6,7 +6,9 @@
 //   node examples/alert-subscriber.mjs            (KAFKA_BROKERS, TOPIC_ALERTS, SUBSCRIBER_GROUP)
 //
 // Each action is printed as one JSON line; replace act() with your case tool, your card
-// processor's block call, a message to the customer.
+// processor's block call, a message to the customer. The ids acted on are kept in memory
+// here; a production subscriber keeps them where its actions are recorded (or makes each
+// action idempotent), so a restart does not act twice either.
 import { readFileSync } from 'node:fs';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Ajv2020 } from 'ajv/dist/2020.js';

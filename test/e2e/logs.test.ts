@@ -5,9 +5,8 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configEnv, runCli } from '../helpers/cli.js';
+import { runWorker } from '../helpers/cli.js';
 import { at, tx } from '../helpers/events.js';
-import { freePort } from '../helpers/redis-server.js';
 import { closePollingAdmin, consumeAll, produce } from '../helpers/services.js';
 import { testWorld } from '../helpers/worker.js';
 
@@ -19,10 +18,9 @@ describe('worker logs', () => {
     cpSync('rules/default.yaml', join(dir, 'default.yaml'));
     const world = testWorld({ RULES_DIR: dir, MODEL_PATH: 'models/default.onnx' });
     await world.setup();
-    const port = await freePort();
-    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port), LOG_LEVEL: 'info' });
+    const worker = await runWorker(world.config, { LOG_LEVEL: 'info' });
     try {
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status, { timeout: 30_000 }).toBe(200);
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${worker.port}/readyz`).catch(() => null))?.status, { timeout: 30_000 }).toBe(200);
       const T = new Date(Date.now() - 600_000).toISOString();
       const events = Array.from({ length: 40 }, (_, i) => tx({ transactionId: `secret-tx-${i}`, accountId: `secret-acct-${i % 4}`, cardId: `4111111111111${String(i).padStart(3, '0')}`, ipAddress: `203.0.113.${i + 1}`, deviceId: `secret-dev-${i}`, amount: 1 + i, channel: 'ecom', timestamp: at(T, i * 5000) }));
       await produce(world.config.TOPIC_TRANSACTIONS, [

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/contract/decision.js';
 import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator } from '../../src/simulate/simulator.js';
-import { configEnv, runCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/redis-server.js';
+import { runWorker } from '../helpers/cli.js';
 import { closePollingAdmin, consumeAll, produce } from '../helpers/services.js';
 import { testWorld } from '../helpers/worker.js';
 
@@ -31,9 +30,8 @@ describe('model hot swap', () => {
     install('models/default.onnx', dir);
     const world = testWorld({ MODEL_PATH: join(dir, 'm.onnx'), MODEL_WATCH: 'false' });
     await world.setup();
-    const port = await freePort();
-    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
-    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
+    const worker = await runWorker(world.config);
+    const metrics = worker.metrics;
     const champion = async (): Promise<string | undefined> => /fraud_detector_model_info\{version="([^"]+)",role="champion"\} 1/.exec(await metrics())?.[1];
     try {
       await expect.poll(champion, { timeout: 30_000 }).toMatch(/^default@/);

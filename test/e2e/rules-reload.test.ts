@@ -5,20 +5,23 @@ import { cpSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configEnv, runCli } from '../helpers/cli.js';
-import { freePort } from '../helpers/redis-server.js';
+import { runWorker, type WorkerProcess } from '../helpers/cli.js';
 import { testWorld } from '../helpers/worker.js';
+
+/** A worker process on fresh topics reading its rules from `dir`, and its rules version as /metrics shows it. */
+async function workerWithRules(dir: string, overrides: Record<string, string> = {}): Promise<{ worker: WorkerProcess; metrics: () => Promise<string>; version: () => Promise<string | undefined> }> {
+  const world = testWorld({ RULES_DIR: dir, ...overrides });
+  await world.setup();
+  const worker = await runWorker(world.config);
+  const version = async (): Promise<string | undefined> => /fraud_detector_rules_info\{version="([^"]+)"\} 1/.exec(await worker.metrics())?.[1];
+  return { worker, metrics: worker.metrics, version };
+}
 
 describe('rules reload on SIGHUP', () => {
   it('swaps in a valid version and refuses an invalid one, keeping the running version', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fd-reload-'));
     cpSync('rules/default.yaml', join(dir, 'default.yaml'));
-    const world = testWorld({ RULES_DIR: dir, RULES_WATCH: 'false' });
-    await world.setup();
-    const port = await freePort();
-    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
-    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
-    const version = async (): Promise<string | undefined> => /fraud_detector_rules_info\{version="([^"]+)"\} 1/.exec(await metrics())?.[1];
+    const { worker, metrics, version } = await workerWithRules(dir, { RULES_WATCH: 'false' });
     try {
       await expect.poll(version, { timeout: 30_000 }).toMatch(/^1@/);
       const first = await version();
@@ -44,12 +47,7 @@ describe('rules reload on a file change', () => {
   it('picks up a changed rules file and a new list without a signal, and refuses a bad list', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fd-watch-'));
     cpSync('rules/default.yaml', join(dir, 'default.yaml'));
-    const world = testWorld({ RULES_DIR: dir });
-    await world.setup();
-    const port = await freePort();
-    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(port) });
-    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
-    const version = async (): Promise<string | undefined> => /fraud_detector_rules_info\{version="([^"]+)"\} 1/.exec(await metrics())?.[1];
+    const { worker, metrics, version } = await workerWithRules(dir);
     try {
       await expect.poll(version, { timeout: 30_000 }).toMatch(/^1@/);
       // Written elsewhere and renamed in, as a ConfigMap update swaps its files.

@@ -1,6 +1,7 @@
 // Runs the built CLI (dist/) as a user would, with a test world's configuration in its environment.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../src/config.js';
+import { freePort } from './redis-server.js';
 
 export function configEnv(config: Config): Record<string, string> {
   const env: Record<string, string> = {};
@@ -24,4 +25,18 @@ export function runCli(args: string[], env: Record<string, string>): CliProcess 
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
+}
+
+export interface WorkerProcess extends CliProcess {
+  port: number;
+  /** The worker's /metrics text ('' while it does not answer). */
+  metrics: () => Promise<string>;
+}
+
+/** `fraud-detector run` as a process, with its HTTP server on a free port. */
+export async function runWorker(config: Config, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  const port = await freePort();
+  const worker = runCli(['run'], { ...configEnv(config), HTTP_PORT: String(port), ...env });
+  const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text() ?? '';
+  return { ...worker, port, metrics };
 }
