@@ -208,6 +208,10 @@ export class DetectorWorker {
     this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const outcome = await withRetry(() => processBatch(messages, (m: Message) => parseTransaction(m.value, this.options.maxEventBytes), this.pipeline), this.retrying('redis', owned));
     this.recordStages(outcome.timings);
+    if (outcome.challengerError !== undefined) {
+      this.metrics.modelErrors.inc({ role: 'challenger' });
+      this.logger.warn({ partition: batch.partition, err: outcome.challengerError }, 'the challenger failed to score a batch; the batch is decided without its scores');
+    }
     const out = this.outputs(batch, outcome.decided, outcome.rejected);
     const t0 = performance.now();
     await withRetry(() => this.send(out), this.retrying('kafka', owned));

@@ -26,6 +26,7 @@ export function createMetrics(registry: Registry) {
     featureConflicts: new Counter({ name: 'fraud_detector_feature_conflicts_total', help: 'Entity states recomputed because another worker updated them first.', registers: r }),
     ready: new Gauge({ name: 'fraud_detector_ready', help: '1 when the worker is consuming and its dependencies answer.', registers: r }),
     modelInfo: new Gauge({ name: 'fraud_detector_model_info', help: 'The serving models by role (champion, challenger) and version (value 1).', labelNames: ['version', 'role'] as const, registers: r }),
+    modelErrors: new Counter({ name: 'fraud_detector_model_errors_total', help: 'Batches a model failed to score, by role (a challenger failure costs only its scores).', labelNames: ['role'] as const, registers: r }),
     modelScores: new Histogram({ name: 'fraud_detector_model_score', help: 'Model scores (before rules) by role: the champion decides, the challenger is scored in shadow.', labelNames: ['role'] as const, buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: r }),
     rulesInfo: new Gauge({ name: 'fraud_detector_rules_info', help: 'The active rule set version (value 1).', labelNames: ['version'] as const, registers: r }),
     ruleBreakerOpen: new Gauge({ name: 'fraud_detector_rule_breaker_open', help: 'Per rule with a breaker: 1 while it is open (the rule runs as shadow), else 0.', labelNames: ['rule'] as const, registers: r }),
@@ -53,6 +54,7 @@ export function initialiseMetrics(metrics: Metrics): void {
     metrics.dependencyErrors.inc({ dependency }, 0);
   }
   for (const kind of ['rules', 'model']) for (const result of ['success', 'failure']) metrics.reloads.inc({ kind, result }, 0);
+  for (const role of ['champion', 'challenger']) metrics.modelErrors.inc({ role }, 0);
   metrics.lateEvents.inc(0);
   metrics.duplicateEvents.inc(0);
   metrics.featureConflicts.inc(0);

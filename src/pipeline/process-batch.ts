@@ -58,6 +58,8 @@ export interface BatchOutcome {
   decided: Decided[];
   rejected: Rejected[];
   timings: { features: number; score: number; rules: number };
+  /** Set when the challenger failed to score the batch: its scores are missing, nothing else is. */
+  challengerError?: string;
 }
 
 /** Parses each input with `parse`; failures become rejections, never exceptions. */
@@ -85,8 +87,16 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
   const challenger = deps.challenger ? leaseOf(deps.challenger) : null;
   try {
     const width = deps.features.names.length;
-    const [scores, challengerScores] = await Promise.all([champion.scorer.score(features.matrix, txs.length, width), challenger?.scorer.score(features.matrix, txs.length, width)]);
-    return decideAll(valid, rejected, features, { scores, challengerScores, model: champion.scorer, challenger: challenger?.scorer }, deps, { t0, t1, t2: performance.now() });
+    // The challenger decides nothing, so its failure costs the batch only its scores.
+    let challengerError: string | undefined;
+    const decisive = champion.scorer.score(features.matrix, txs.length, width);
+    const shadow = challenger?.scorer.score(features.matrix, txs.length, width).catch((err: unknown) => {
+      challengerError = err instanceof Error ? err.message : String(err);
+      return undefined;
+    });
+    const [scores, challengerScores] = await Promise.all([decisive, shadow]);
+    const outcome = decideAll(valid, rejected, features, { scores, challengerScores, model: champion.scorer, challenger: challenger?.scorer }, deps, { t0, t1, t2: performance.now() });
+    return challengerError === undefined ? outcome : { ...outcome, challengerError };
   } finally {
     champion.release();
     challenger?.release();

@@ -44,4 +44,20 @@ describe('champion and challenger', () => {
     await models.scorer.close();
     await models.challenger?.close();
   });
+
+  it('decides a batch the challenger fails to score, without the challenger\'s scores', async () => {
+    const config = loadConfig({ MODEL_PATH: 'models/default.onnx' });
+    const models = await modelsFor(config, DEFAULT_FEATURE_SET);
+    const broken: Scorer = { version: 'broken@1', score: () => Promise.reject(new Error('onnxruntime: out of memory')), close: () => Promise.resolve() };
+    const pipeline = buildPipeline(config, memoryStore(config), 'all', DEFAULT_FEATURE_SET, { scorer: models.scorer });
+    pipeline.deps.challenger = broken;
+    const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 6, accounts: 50 });
+    const txs = Array.from({ length: 200 }, (_, i) => toParsedTransaction(sim.next(Date.parse('2026-03-01T00:00:00Z') + i * 1000).event));
+    const outcome = await processBatch(txs, (t) => t, pipeline.deps);
+    expect(outcome.challengerError).toMatch(/out of memory/);
+    expect(outcome.decided).toHaveLength(200);
+    expect(outcome.decided.every((d) => d.challengerScore === null && d.decision?.challenger === undefined)).toBe(true);
+    expect(new Set(outcome.decided.map((d) => d.modelScore)).size).toBeGreaterThan(10);
+    await models.scorer.close();
+  });
 });
