@@ -9,11 +9,11 @@ venv="${1:-$root/.local/training-venv}"
 requirements="$root/training/requirements.txt"
 digest="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$venv/.requirements.sha256" && "$(cat "$venv/.requirements.sha256")" == "$digest" ]]; then
-  echo "[training-venv] up to date: $venv"
+  echo "[training-venv] up to date: $venv" >&2
   exit 0
 fi
-echo "[training-venv] installing $requirements into $venv (log: $venv.log)"
+echo "[training-venv] installing $requirements into $venv (log: $venv.log)" >&2
 [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" >"$venv.log" 2>&1 || { cat "$venv.log" >&2; exit 1; }
 printf '%s' "$digest" >"$venv/.requirements.sha256"
-echo "[training-venv] done"
+echo "[training-venv] done" >&2

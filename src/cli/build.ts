@@ -1,5 +1,5 @@
 // Builds the pipeline's parts from the configuration; shared by the commands that decide.
-import type { Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
@@ -11,12 +11,18 @@ import { ThreadedFeatureStore } from '../features/threaded/threaded-store.js';
 import { NoModelScorer, type Scorer } from '../models/scorer.js';
 import { ModelSlot } from '../models/model-slot.js';
 import { OnnxModel } from '../models/onnx-model.js';
+import type { ModelCard } from '../models/model-card.js';
 import type { DecisionPolicy } from '../pipeline/decide.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { kafkaSettings } from '../kafka/client.js';
 import type { WorkerOptions } from '../kafka/worker.js';
+
+/** The configuration, with the settings a command's flags give (unset flags left out). */
+export function configWith(overrides: Record<string, string | undefined>): Config {
+  return loadConfig(undefined, Object.fromEntries(Object.entries(overrides).filter((e): e is [string, string] => e[1] !== undefined)));
+}
 
 /** The feature set: FEATURES_FILE when given (refused with file, line and cause), else the default. */
 export function featureSetFor(config: Config): FeatureSet {
@@ -67,9 +73,14 @@ export async function modelsFor(config: Config, features: FeatureSet): Promise<M
   return challenger ? { scorer, challenger } : { scorer };
 }
 
+/** The card of the ONNX model in a slot now; none for a scorer without one. */
+export function cardOf(scorer: Scorer): ModelCard | undefined {
+  return scorer instanceof ModelSlot && scorer.model instanceof OnnxModel ? scorer.model.card : undefined;
+}
+
 /** The score bands: REVIEW_THRESHOLD and BLOCK_THRESHOLD, else the model card's, else 0.5 and 0.9. */
 export function policyFor(config: Config, scorer: Scorer): DecisionPolicy {
-  const card = scorer instanceof ModelSlot && scorer.model instanceof OnnxModel ? scorer.model.card.thresholds : undefined;
+  const card = cardOf(scorer)?.thresholds;
   const review = config.REVIEW_THRESHOLD ?? card?.review ?? 0.5;
   return { reviewThreshold: review, blockThreshold: config.BLOCK_THRESHOLD ?? Math.max(review, card?.block ?? 0.9) };
 }

@@ -1,13 +1,10 @@
 // `fraud-detector evaluate`: replays a labelled period and prints AUC ROC, average precision
 // and card precision@100 for the model alone, the rules alone, and both together.
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
 import { loadRuleSet } from '../rules/load.js';
-import { featureSetFor, modelsFor } from './build.js';
+import { cardOf, configWith, featureSetFor, modelsFor } from './build.js';
 import { evaluatePeriod, formatEvaluation } from './evaluation.js';
-import { readTransactions } from './files.js';
-import { ModelSlot } from '../models/model-slot.js';
-import { OnnxModel } from '../models/onnx-model.js';
+import { byEventTime, readLabels, readTransactions, stderrRejects, timeSpan } from './files.js';
 
 interface EvaluateFlags {
   transactions: string;
@@ -31,25 +28,28 @@ export function registerEvaluate(program: Command): void {
     .option('--until <time>', 'end of the period measured (default: the card\'s test period, else after the last transaction)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: EvaluateFlags) => {
-      const config = loadConfig(undefined, { ...(flags.model ? { MODEL_PATH: flags.model } : {}), ...(flags.rules ? { RULES_DIR: flags.rules } : {}) });
+      const config = configWith({ MODEL_PATH: flags.model, RULES_DIR: flags.rules });
       const features = featureSetFor(config);
       const models = await modelsFor(config, features);
       const rules = loadRuleSet(config.RULES_DIR, features, { listsDir: config.LISTS_DIR, breakers: false });
-      const test = models.scorer instanceof ModelSlot && models.scorer.model instanceof OnnxModel ? models.scorer.model.card.windows?.test : undefined;
-      let fromMs = Date.parse(flags.from ?? test?.from ?? '');
-      let untilMs = Date.parse(flags.until ?? test?.until ?? '');
-      if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs)) {
-        let first = Infinity;
-        let last = -Infinity;
-        for (const l of await readTransactions(flags.transactions, () => undefined)) {
-          first = Math.min(first, l.tx.eventTimeMs);
-          last = Math.max(last, l.tx.eventTimeMs);
-        }
-        if (!Number.isFinite(fromMs)) fromMs = first;
-        if (!Number.isFinite(untilMs)) untilMs = last + 1;
-      }
-      const report = await evaluatePeriod(config, features, models, rules, flags, { fromMs, untilMs });
+      const rejects = stderrRejects();
+      const transactions = byEventTime(await readTransactions(flags.transactions, rejects.reject));
+      const labels = await readLabels(flags.labels, rejects.reject);
+      const test = cardOf(models.scorer)?.windows?.test;
+      const span = timeSpan(transactions);
+      const fromMs = timeOf('--from', flags.from ?? test?.from, span.firstMs);
+      const untilMs = timeOf('--until', flags.until ?? test?.until, span.endMs);
+      const report = await evaluatePeriod(config, features, models, rules, { transactions, labels }, { fromMs, untilMs });
       await models.scorer.close();
       console.log(flags.json === true ? JSON.stringify(report, null, 2) : formatEvaluation(report));
+      if (rejects.count() > 0) console.error(`${rejects.count()} bad lines, not replayed`);
     });
+}
+
+/** A time flag (or the card's bound) in epoch ms, `otherwise` when there is none; a time that does not parse is refused. */
+function timeOf(flag: string, text: string | undefined, otherwise: number): number {
+  if (text === undefined) return otherwise;
+  const ms = Date.parse(text);
+  if (!Number.isFinite(ms)) throw new Error(`${flag}: not a time: ${text}`);
+  return ms;
 }

@@ -4,13 +4,11 @@
 import type { Config } from '../config.js';
 import type { DecisionOutcome } from '../contract/decision.js';
 import type { FeatureSet } from '../features/definitions.js';
-import { applyLabels } from '../features/engine.js';
 import { rankingMetrics, averagePrecision, type CardScored, type RankingMetrics } from '../models/metrics.js';
-import { processBatch } from '../pipeline/process-batch.js';
 import type { RuleSet } from '../rules/rule-set.js';
-import { buildPipeline, memoryStore, type Models } from './build.js';
-import { byEventTime, readLabels, readTransactions, type TransactionLine } from './files.js';
-import { replayInTimeOrder } from './timeline.js';
+import type { Models } from './build.js';
+import { latestLabels, type LabelLine, type TransactionLine } from './files.js';
+import { replayDecisions } from './timeline.js';
 
 export interface EvaluationReport {
   from: string;
@@ -29,31 +27,22 @@ export interface EvaluationReport {
 
 const SEVERITY: Record<DecisionOutcome, number> = { allow: 0, review: 1, block: 2 };
 
-export async function evaluatePeriod(config: Config, features: FeatureSet, models: Models, rules: RuleSet, files: { transactions: string; labels: string }, period: { fromMs: number; untilMs: number }): Promise<EvaluationReport> {
-  const lines = byEventTime(await readTransactions(files.transactions, () => undefined));
-  const labelLines = await readLabels(files.labels, () => undefined);
-  const truth = new Map<string, { fraud: boolean; at: number }>();
-  for (const l of labelLines) if ((truth.get(l.transactionId)?.at ?? -Infinity) <= l.knownAtMs) truth.set(l.transactionId, { fraud: l.fraud, at: l.knownAtMs });
-  const store = memoryStore(config);
-  const pipeline = buildPipeline(config, store, 'alerts', features, models);
-  pipeline.setRules(rules);
+/** `transactions` in event-time order: the whole history, though only the period is measured. */
+export async function evaluatePeriod(config: Config, features: FeatureSet, models: Models, rules: RuleSet, history: { transactions: readonly TransactionLine[]; labels: readonly LabelLine[] }, period: { fromMs: number; untilMs: number }): Promise<EvaluationReport> {
+  const truth = latestLabels(history.labels);
   const model: CardScored[] = [];
   const byRules: CardScored[] = [];
   const both: CardScored[] = [];
   const hits = new Map(rules.rules.map((r) => [r.id, [] as CardScored[]]));
-  await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabels(due, features, store), async (chunk) => {
-    const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
-    for (const d of outcome.decided) {
-      const { tx } = chunk[d.index] as TransactionLine;
-      if (tx.eventTimeMs < period.fromMs || tx.eventTimeMs >= period.untilMs) continue;
-      const base = { card: tx.event.cardId ?? tx.event.accountId, timeMs: tx.eventTimeMs, fraud: truth.get(tx.event.transactionId)?.fraud === true };
-      model.push({ ...base, score: d.modelScore });
-      byRules.push({ ...base, score: d.rulesOutcome === null ? 0 : SEVERITY[d.rulesOutcome] });
-      // As the detector ranks: by its decision, then by the model's score.
-      both.push({ ...base, score: SEVERITY[d.outcome] + d.modelScore });
-      const hit = new Set([...d.ruleHits.map((h) => h.id), ...d.shadowHits]);
-      for (const [id, list] of hits) list.push({ ...base, score: hit.has(id) ? 1 : 0 });
-    }
+  await replayDecisions({ config, features, models, rules, decisions: 'alerts' }, history.transactions, history.labels, (d, { tx }) => {
+    if (tx.eventTimeMs < period.fromMs || tx.eventTimeMs >= period.untilMs) return;
+    const base = { card: tx.event.cardId ?? tx.event.accountId, timeMs: tx.eventTimeMs, fraud: truth.get(tx.event.transactionId) === true };
+    model.push({ ...base, score: d.modelScore });
+    byRules.push({ ...base, score: d.rulesOutcome === null ? 0 : SEVERITY[d.rulesOutcome] });
+    // As the detector ranks: by its decision, then by the model's score.
+    both.push({ ...base, score: SEVERITY[d.outcome] + d.modelScore });
+    const hit = new Set([...d.ruleHits.map((h) => h.id), ...d.shadowHits]);
+    for (const [id, list] of hits) list.push({ ...base, score: hit.has(id) ? 1 : 0 });
   });
   const perRule = [...hits].map(([id, list]) => ({ id, averagePrecision: averagePrecision(list) }));
   const best = perRule.filter((r): r is { id: string; averagePrecision: number } => r.averagePrecision !== null).sort((a, b) => b.averagePrecision - a.averagePrecision)[0];

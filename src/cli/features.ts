@@ -8,7 +8,7 @@ import type { FeatureSet } from '../features/definitions.js';
 import { applyLabels, computeFeatures } from '../features/engine.js';
 import { replayInTimeOrder } from './timeline.js';
 import { featureSetFor, memoryStore } from './build.js';
-import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
+import { byEventTime, closeStream, latestLabels, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
 
 interface ExportFlags {
   transactions: string;
@@ -49,11 +49,7 @@ export async function exportFeatures(config: Config, set: FeatureSet, files: { t
   const rejects = rejectsWriter(files.rejects);
   const lines = byEventTime(await readTransactions(files.transactions, rejects.reject));
   const labelLines = files.labels ? await readLabels(files.labels, rejects.reject) : [];
-  const labels = new Map<string, { label: string; at: number }>();
-  for (const l of labelLines) {
-    const prev = labels.get(l.transactionId);
-    if (!prev || l.knownAtMs >= prev.at) labels.set(l.transactionId, { label: l.fraud ? '1' : '0', at: l.knownAtMs });
-  }
+  const labels = latestLabels(labelLines);
   const store = memoryStore(config);
   const out = createWriteStream(files.out);
   await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
@@ -63,7 +59,8 @@ export async function exportFeatures(config: Config, set: FeatureSet, files: { t
       const tx = (chunk[row] as (typeof chunk)[number]).tx;
       const values = Array.from(f.matrix.subarray(row * set.names.length, (row + 1) * set.names.length), (v) => String(v));
       const keys = [tx.event.transactionId, tx.event.accountId, tx.event.cardId ?? '', new Date(tx.eventTimeMs).toISOString()].map(csvField);
-      await writeLine(out, [...keys, ...values, labels.get(tx.event.transactionId)?.label ?? ''].join(','));
+      const fraud = labels.get(tx.event.transactionId);
+      await writeLine(out, [...keys, ...values, fraud === undefined ? '' : fraud ? '1' : '0'].join(','));
     }
   });
   await Promise.all([closeStream(out), rejects.close()]);

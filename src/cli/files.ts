@@ -15,9 +15,14 @@ export type LabelLine = LabelEvent;
 
 export type RejectFn = (file: string, lineNo: number, error: InvalidEventError) => void;
 
+export interface Rejects {
+  reject: RejectFn;
+  count: () => number;
+  close: () => Promise<void>;
+}
 
 /** A rejects file: one JSON line per bad input line. */
-export function rejectsWriter(path: string): { reject: RejectFn; count: () => number; close: () => Promise<void> } {
+export function rejectsWriter(path: string): Rejects {
   const stream = createWriteStream(path);
   let n = 0;
   return {
@@ -27,6 +32,18 @@ export function rejectsWriter(path: string): { reject: RejectFn; count: () => nu
     },
     count: () => n,
     close: () => closeStream(stream),
+  };
+}
+
+/** Bad lines reported on stderr, the first five in full, for commands that write no rejects file. */
+export function stderrRejects(): Rejects {
+  let n = 0;
+  return {
+    reject: (file, lineNo, error) => {
+      if (++n <= 5) console.error(`${file}:${lineNo}: ${error.code}: ${error.message}`);
+    },
+    count: () => n,
+    close: () => Promise.resolve(),
   };
 }
 
@@ -78,4 +95,25 @@ export function closeStream(stream: WriteStream): Promise<void> {
 /** Event-time order (ties by line), the order in which history is replayed. */
 export function byEventTime(lines: readonly TransactionLine[]): TransactionLine[] {
   return [...lines].sort((a, b) => a.tx.eventTimeMs - b.tx.eventTimeMs || a.lineNo - b.lineNo);
+}
+
+/** Per transaction, whether its latest label (the one known last) says fraud. */
+export function latestLabels(labels: readonly LabelLine[]): Map<string, boolean> {
+  const latest = new Map<string, { fraud: boolean; at: number }>();
+  for (const l of labels) {
+    const prev = latest.get(l.transactionId);
+    if (!prev || l.knownAtMs >= prev.at) latest.set(l.transactionId, { fraud: l.fraud, at: l.knownAtMs });
+  }
+  return new Map([...latest].map(([id, l]) => [id, l.fraud]));
+}
+
+/** The first event time, and just after the last (Infinity, -Infinity with no lines). */
+export function timeSpan(lines: readonly TransactionLine[]): { firstMs: number; endMs: number } {
+  let firstMs = Infinity;
+  let lastMs = -Infinity;
+  for (const l of lines) {
+    firstMs = Math.min(firstMs, l.tx.eventTimeMs);
+    lastMs = Math.max(lastMs, l.tx.eventTimeMs);
+  }
+  return { firstMs, endMs: lastMs + 1 };
 }

@@ -2,12 +2,9 @@
 // code over JSON-lines files in event-time order, on an in-memory store; no services needed.
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { applyLabels } from '../features/engine.js';
-import { processBatch } from '../pipeline/process-batch.js';
-import { replayInTimeOrder } from './timeline.js';
-import { buildPipeline, featureSetFor, memoryStore, modelsFor } from './build.js';
-import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine, type TransactionLine } from './files.js';
+import { configWith, featureSetFor, modelsFor } from './build.js';
+import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
+import { replayDecisions } from './timeline.js';
 
 interface ReplayFlags {
   transactions: string;
@@ -29,20 +26,17 @@ export function registerReplay(program: Command): void {
     .requiredOption('--out <file>', 'decisions, one JSON line per valid transaction, in input order')
     .option('--rejects <file>', 'bad lines with their line number and reason (default: <out>.rejects.jsonl)')
     .action(async (flags: ReplayFlags) => {
-      const config = loadConfig(undefined, { ...(flags.rules ? { RULES_DIR: flags.rules } : {}), ...(flags.model ? { MODEL_PATH: flags.model } : {}) });
+      const config = configWith({ RULES_DIR: flags.rules, MODEL_PATH: flags.model });
       const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
       const rejects = rejectsWriter(rejectsPath);
       const lines = await readTransactions(flags.transactions, rejects.reject);
       const labelLines = flags.labels ? await readLabels(flags.labels, rejects.reject) : [];
       const labels = labelLines.length;
       const features = featureSetFor(config);
-      const store = memoryStore(config);
       const models = await modelsFor(config, features);
-      const pipeline = buildPipeline(config, store, 'all', features, models);
       const decisions = new Map<number, { json: string; outcome: 'allow' | 'review' | 'block' }>();
-      await replayInTimeOrder(byEventTime(lines), labelLines, 1000, (due) => applyLabels(due, features, store), async (chunk) => {
-        const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
-        for (const d of outcome.decided) decisions.set((chunk[d.index] as TransactionLine).lineNo, { json: JSON.stringify(d.decision), outcome: d.outcome });
+      await replayDecisions({ config, features, models, decisions: 'all' }, byEventTime(lines), labelLines, (d, line) => {
+        decisions.set(line.lineNo, { json: JSON.stringify(d.decision), outcome: d.outcome });
       });
       const out = createWriteStream(flags.out);
       const counts = { allow: 0, review: 0, block: 0 };

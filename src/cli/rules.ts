@@ -1,8 +1,7 @@
 // `fraud-detector rules check <dir>`: validates a rules directory, for the CI of a rules repository.
 import type { Command } from 'commander';
 import { FeatureDefinitionError, RuleCompileError } from '../contract/errors.js';
-import { loadConfig } from '../config.js';
-import { featureSetFor } from './build.js';
+import { configWith, featureSetFor } from './build.js';
 import { loadRuleSet } from '../rules/load.js';
 import { registerBacktest } from './rules-backtest.js';
 
@@ -16,7 +15,7 @@ export function registerRules(program: Command): void {
     .description('compile every rule; print the first error with file, line, column and cause; exit 1 on error')
     .action((dir: string, flags: { features?: string; lists?: string }) => {
       try {
-        const config = loadConfig(undefined, flags.features ? { FEATURES_FILE: flags.features } : {});
+        const config = configWith({ FEATURES_FILE: flags.features });
         const set = loadRuleSet(dir, featureSetFor(config), { listsDir: flags.lists });
         console.log(`ok: ${set.rules.length} enabled rules, ${set.lists.values.size} lists, version ${set.version}`);
       } catch (err) {

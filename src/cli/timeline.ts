@@ -1,7 +1,13 @@
 // History replayed in time order for the offline commands: transactions in chunks, and
 // before each transaction every label known by its time, so label-fed features are as they
 // were then (the same order the worker sees when both topics are live).
+import type { Config } from '../config.js';
 import type { LabelEvent } from '../contract/label.js';
+import type { FeatureSet } from '../features/definitions.js';
+import { applyLabels } from '../features/engine.js';
+import { processBatch, type Decided } from '../pipeline/process-batch.js';
+import type { RuleSet } from '../rules/rule-set.js';
+import { buildPipeline, memoryStore, type Models } from './build.js';
 import type { LabelLine, TransactionLine } from './files.js';
 
 /**
@@ -30,4 +36,28 @@ export async function replayInTimeOrder(
     await decideChunk(transactions.slice(i, end));
     i = end;
   }
+}
+
+export interface OfflinePipeline {
+  config: Config;
+  features: FeatureSet;
+  models?: Models;
+  /** Rules other than RULES_DIR's (a backtest's, with breakers off). */
+  rules?: RuleSet;
+  /** 'all' builds every decision in full; 'alerts' only those that are not allows. */
+  decisions: 'all' | 'alerts';
+}
+
+/**
+ * History through the detector offline: an in-memory store, the pipeline, transactions (in
+ * event-time order) decided in chunks with the labels known by each one's time applied first.
+ */
+export async function replayDecisions(setup: OfflinePipeline, transactions: readonly TransactionLine[], labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
+  const store = memoryStore(setup.config);
+  const pipeline = buildPipeline(setup.config, store, setup.decisions, setup.features, setup.models);
+  if (setup.rules) pipeline.setRules(setup.rules);
+  await replayInTimeOrder(transactions, labels, 1000, (due) => applyLabels(due, setup.features, store), async (chunk) => {
+    const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
+    for (const d of outcome.decided) onDecided(d, chunk[d.index] as TransactionLine);
+  });
 }

@@ -1,9 +1,9 @@
 // `fraud-detector train`: point-in-time features from the serving code (features export),
 // then LightGBM in Python (training/train.py, in a virtual environment this command installs
-// from training/requirements.txt), written as an ONNX model, its trees and its card.
+// from training/requirements.txt with scripts/training-venv.sh), written as an ONNX model,
+// its trees and its card.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { loadRuleSet } from '../rules/load.js';
 import { featureSetFor } from './build.js';
 import { evaluatePeriod, formatEvaluation, type EvaluationReport } from './evaluation.js';
 import { exportFeatures } from './features.js';
-import { readTransactions } from './files.js';
+import { byEventTime, readLabels, readTransactions, timeSpan, type LabelLine, type TransactionLine } from './files.js';
 
 interface TrainFlags {
   transactions: string;
@@ -62,15 +62,18 @@ export function registerTrain(program: Command): void {
         console.error(`[train] point-in-time features → ${csv}`);
         const exported = await exportFeatures(config, set, { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(work, 'rejects.jsonl') });
         console.error(`[train] ${exported.rows} rows × ${set.names.length} features, ${exported.labels} labels, ${exported.rejected} bad lines`);
-        const window = await periods(flags);
-        const python = await ensureVenv(flags.venv);
+        // Bad lines were reported by the export; the history here is the same valid lines.
+        const history = { transactions: byEventTime(await readTransactions(flags.transactions, () => undefined)), labels: await readLabels(flags.labels, () => undefined) };
+        const window = periods(flags, history.transactions);
+        await run('bash', [join(TRAINING_DIR, '..', 'scripts', 'training-venv.sh'), flags.venv]);
+        const python = join(flags.venv, 'bin', 'python');
         const base = join(dirname(flags.out), basename(flags.out, '.onnx'));
         mkdirSync(dirname(flags.out), { recursive: true });
         const args = [join(TRAINING_DIR, 'train.py'), '--features', csv, ...window, '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed, '--n-estimators', flags.trees];
         console.error('[train] fitting LightGBM');
         const summary = JSON.parse(await run(python, args)) as { version: string; thresholds: Record<string, number> };
         console.error(`[train] comparing ${summary.version} with the rules in ${flags.rules} on the test period`);
-        const comparison = await compareWithRules(config, set, flags);
+        const comparison = await compareWithRules(config, set, flags, history);
         console.log(`trained ${summary.version} → ${flags.out}, ${base}.card.json, ${base}.trees.json`);
         console.log(formatEvaluation(comparison));
         console.log(`thresholds (chosen on the validation period): review ${summary.thresholds.review}, block ${summary.thresholds.block}`);
@@ -81,12 +84,12 @@ export function registerTrain(program: Command): void {
 }
 
 /** The new model against the rules on its card's test period, written into the card. */
-async function compareWithRules(config: Config, set: FeatureSet, flags: TrainFlags): Promise<EvaluationReport> {
+async function compareWithRules(config: Config, set: FeatureSet, flags: TrainFlags, history: { transactions: readonly TransactionLine[]; labels: readonly LabelLine[] }): Promise<EvaluationReport> {
   const model = await OnnxModel.load(flags.out, set.names);
   const test = model.card.windows?.test;
   if (test === undefined) throw new Error('the card has no test period');
   const rules = loadRuleSet(flags.rules, set, { breakers: false });
-  const report = await evaluatePeriod(config, set, { scorer: new ModelSlot(model) }, rules, flags, { fromMs: Date.parse(test.from), untilMs: Date.parse(test.until) });
+  const report = await evaluatePeriod(config, set, { scorer: new ModelSlot(model) }, rules, history, { fromMs: Date.parse(test.from), untilMs: Date.parse(test.until) });
   await model.close();
   const cardPath = cardPathFor(flags.out);
   const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
@@ -96,40 +99,19 @@ async function compareWithRules(config: Config, set: FeatureSet, flags: TrainFla
 }
 
 /** The periods' bounds as train.py flags, defaults filled in from the data. */
-async function periods(flags: TrainFlags): Promise<string[]> {
+function periods(flags: TrainFlags, transactions: readonly TransactionLine[]): string[] {
   const time = (label: string, text: string): number => {
     const ms = Date.parse(text);
     if (!Number.isFinite(ms)) throw new Error(`${label}: not a time: ${text}`);
     return ms;
   };
   const until = time('--train-until', flags.trainUntil);
-  let first = Infinity;
-  let last = -Infinity;
-  if (flags.trainFrom === undefined || flags.testUntil === undefined) {
-    for (const l of await readTransactions(flags.transactions, () => undefined)) {
-      first = Math.min(first, l.tx.eventTimeMs);
-      last = Math.max(last, l.tx.eventTimeMs);
-    }
-  }
-  const from = flags.trainFrom !== undefined ? time('--train-from', flags.trainFrom) : first + 7 * DAY_MS;
+  const span = timeSpan(transactions);
+  const from = flags.trainFrom !== undefined ? time('--train-from', flags.trainFrom) : span.firstMs + 7 * DAY_MS;
   const testFrom = flags.testFrom !== undefined ? time('--test-from', flags.testFrom) : until + 7 * DAY_MS;
-  const testUntil = flags.testUntil !== undefined ? time('--test-until', flags.testUntil) : last + 1;
+  const testUntil = flags.testUntil !== undefined ? time('--test-until', flags.testUntil) : span.endMs;
   const iso = (ms: number): string => new Date(ms).toISOString();
   return ['--train-from', iso(from), '--train-until', iso(until), '--test-from', iso(testFrom), '--test-until', iso(testUntil)];
-}
-
-/** The venv's python, after installing training/requirements.txt into it when it changed. */
-async function ensureVenv(dir: string): Promise<string> {
-  const python = join(dir, 'bin', 'python');
-  const requirements = join(TRAINING_DIR, 'requirements.txt');
-  const digest = createHash('sha256').update(readFileSync(requirements)).digest('hex');
-  const stamp = join(dir, '.requirements.sha256');
-  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return python;
-  console.error(`[train] installing ${requirements} into ${dir} (once; about 20 s)`);
-  if (!existsSync(python)) await run('python3', ['-m', 'venv', dir]);
-  await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
-  writeFileSync(stamp, digest);
-  return python;
 }
 
 /** Runs a command; resolves with its stdout, rejects with its stderr's tail. */

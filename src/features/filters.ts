@@ -25,6 +25,9 @@ export class FilterSyntaxError extends Error {
   }
 }
 
+/** The input of every filter evaluation, reused: evaluations are synchronous, one at a time. */
+const context: { event: TransactionEvent | null } = { event: null };
+
 const environment = new Environment({ unlistedVariablesAreDyn: false }).registerVariable('event', 'map');
 
 /** Compiles a filter, or throws FilterSyntaxError (syntax, an unknown variable, not a bool). */
@@ -41,8 +44,9 @@ export function compileFilter(expression: string): CompiledFilter {
   return {
     expression,
     passes(event: TransactionEvent): boolean {
+      context.event = event;
       try {
-        return program({ event }) === true;
+        return program(context) === true;
       } catch {
         return false;
       }

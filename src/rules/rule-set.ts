@@ -56,11 +56,6 @@ export class RuleSet {
     return new RuleSet([], 'none');
   }
 
-  /** The same rules and lists with other breaker settings (the configuration's, at load). */
-  withOptions(options: RuleSetOptions): RuleSet {
-    return new RuleSet([...this.rules], this.version, this.lists, options);
-  }
-
   /** Told when a rule's breaker opens or closes. */
   onBreakerChange(listener: BreakerListener): void {
     this.listener = listener;

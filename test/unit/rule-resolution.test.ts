@@ -9,7 +9,7 @@ import { parseTransaction } from '../../src/contract/transaction.js';
 import { buildPipeline, memoryStore } from '../../src/cli/build.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { processBatch } from '../../src/pipeline/process-batch.js';
-import { loadRuleSet } from '../../src/rules/load.js';
+import { loadRuleSet, type LoadOptions } from '../../src/rules/load.js';
 import type { RuleInput } from '../../src/rules/rule.js';
 import { tx } from '../helpers/events.js';
 import { rulesDir } from '../helpers/rules.js';
@@ -23,7 +23,8 @@ const input = (event: Record<string, unknown>): RuleInput => ({
 const rule = (id: string, expression: string, action: string, priority: number, extra = ''): string =>
   `  - id: ${id}\n    expression: ${JSON.stringify(expression)}\n    action: ${action}\n    priority: ${priority}\n${extra}`;
 
-const set = (...rules: string[]): ReturnType<typeof loadRuleSet> => loadRuleSet(rulesDir({ 'r.yaml': `rules:\n${rules.join('')}` }), DEFAULT_FEATURE_SET);
+const setWith = (options: LoadOptions, ...rules: string[]): ReturnType<typeof loadRuleSet> => loadRuleSet(rulesDir({ 'r.yaml': `rules:\n${rules.join('')}` }), DEFAULT_FEATURE_SET, options);
+const set = (...rules: string[]): ReturnType<typeof loadRuleSet> => setWith({}, ...rules);
 
 describe('rule actions through the pipeline', () => {
   it('allows, reviews, blocks and tags', async () => {
@@ -106,7 +107,7 @@ describe('allow and deny lists', () => {
 
 describe('the breaker', () => {
   it('demotes a rule that hits more than its share to shadow, and restores it once it calms down', () => {
-    const rules = set(rule('wild', 'event.amount > 100.0', 'block', 10, '    maxHitRate: 0.2\n'), rule('calm', 'event.amount > 1000000.0', 'block', 10)).withOptions({ breakerWindow: 100 });
+    const rules = setWith({ breakerWindow: 100 }, rule('wild', 'event.amount > 100.0', 'block', 10, '    maxHitRate: 0.2\n'), rule('calm', 'event.amount > 1000000.0', 'block', 10));
     const changes: [string, boolean, number][] = [];
     rules.onBreakerChange((id, open, rate) => changes.push([id, open, rate]));
     // 30 hits in 100 events: more than 20%.
@@ -123,7 +124,7 @@ describe('the breaker', () => {
   });
 
   it('applies the configured default to rules without their own share, and never to shadow rules', () => {
-    const rules = set(rule('a', 'true', 'review', 1), rule('s', 'true', 'review', 1, '    mode: shadow\n')).withOptions({ defaultMaxHitRate: 0.5, breakerWindow: 10 });
+    const rules = setWith({ defaultMaxHitRate: 0.5, breakerWindow: 10 }, rule('a', 'true', 'review', 1), rule('s', 'true', 'review', 1, '    mode: shadow\n'));
     for (let i = 0; i < 10; i++) rules.evaluate(input({}));
     expect(rules.openBreakers()).toEqual(['a']);
   });
