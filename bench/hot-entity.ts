@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { windowSpec } from '../src/features/windows.js';
 import { RedisFeatureStore } from '../src/features/redis/redis-store.js';
 import type { EntityBatch, EntityEvent } from '../src/features/store.js';
-import { idHash } from '../src/features/entity-state.js';
+import { idHash } from '../src/features/id-hash.js';
 import { DEFAULT_DISTINCT_LIMIT } from '../src/features/definitions.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, samples: { type: 'string', default: '2000' }, windows: { type: 'string', default: 'plain' } } });

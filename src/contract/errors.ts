@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'FD_MODEL_LOAD',
   'FD_MODEL_MISMATCH',
   'FD_STORE_UNAVAILABLE',
+  'FD_PARTITION_FENCED',
+  'FD_COMMIT_REFUSED',
   'FD_KAFKA',
 ] as const;
 
@@ -88,6 +90,30 @@ export class StoreUnavailableError extends FraudDetectorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * Another worker has claimed these partitions since this one did (a rebalance it has not heard
+ * of yet): nothing of the store call was written. The call's other partitions may retry.
+ */
+export class PartitionFencedError extends FraudDetectorError {
+  readonly code = 'FD_PARTITION_FENCED' as const;
+  override readonly retriable = true;
+  constructor(readonly partitions: readonly string[]) {
+    super(`partitions claimed by another worker: ${partitions.join(', ')}`);
+    this.name = 'PartitionFencedError';
+  }
+}
+
+/** The broker did not accept a commit: the offsets stay where they were, the batch is not committed. */
+export class CommitRefusedError extends FraudDetectorError {
+  readonly code = 'FD_COMMIT_REFUSED' as const;
+  override readonly retriable: boolean;
+  constructor(message: string, options: { retriable: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'CommitRefusedError';
+    this.retriable = options.retriable;
   }
 }
 

@@ -4,7 +4,7 @@
 // (merchants, devices): as separate calls they would read the same states and all but one
 // would lose the compare-and-set, re-read and recompute. Merged, they make one read and one
 // write, with no conflict between them, and the Redis round trips get fewer and fuller.
-import { Observations, type EntityBatch, type FeatureStore } from './store.js';
+import { Observations, type Claim, type EntityBatch, type FeatureStore } from './store.js';
 
 interface Call {
   batches: readonly EntityBatch[];
@@ -26,6 +26,14 @@ export class CoalescingFeatureStore implements FeatureStore {
       this.queue.push({ batches, resolve, reject });
       this.pump();
     });
+  }
+
+  claim(partition: string): Promise<Claim> {
+    return this.inner.claim(partition);
+  }
+
+  release(partition: string, committedOffset: number): Promise<void> {
+    return this.inner.release(partition, committedOffset);
   }
 
   close(): Promise<void> {

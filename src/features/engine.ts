@@ -4,9 +4,10 @@ import type { LabelEvent } from '../contract/label.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { Aggregation, FeatureSet } from './definitions.js';
 import { EVENT_FEATURES, isLabelEntity } from './definitions.js';
-import { idHash } from './entity-state.js';
+import { idHash } from './id-hash.js';
 import { filterMask } from './filters.js';
-import { DUPLICATE, TOO_LATE, type EntityBatch, type EntityEvent, type FeatureStore } from './store.js';
+import { entityHash, type JournalRecord, type JournalTarget, type RecordedRow } from './journal.js';
+import { DUPLICATE, TOO_LATE, type EntityBatch, type EntityEvent, type FeatureStore, type Observations } from './store.js';
 import { rowLayout } from './windows.js';
 
 export type NamedFeatures = Record<string, Record<string, number>>;
@@ -25,6 +26,8 @@ export class BatchFeatures {
     readonly tooLate: Uint8Array,
     /** Per event: 1 when its transactionId had already been applied. */
     readonly duplicate: Uint8Array,
+    /** Per event: 1 when it was decided on what its partition's journal recorded (a redelivery). */
+    readonly replayed: Uint8Array = new Uint8Array(duplicate.length),
   ) {
     this.matrix = new Float32Array(values);
   }
@@ -107,10 +110,30 @@ function planFor(set: FeatureSet): Plan {
   return plan;
 }
 
-export async function computeFeatures(events: readonly ParsedTransaction[], set: FeatureSet, store: FeatureStore): Promise<BatchFeatures> {
+/** A batch of one partition whose events are journaled (journal.ts). */
+export interface BatchJournal {
+  target: JournalTarget;
+  /** Per event, its offset in the partition. */
+  offsets: ArrayLike<number>;
+  /** The partition's journal as its owner claimed it: an event found there is decided on what it recorded. */
+  recorded?: JournalRecord;
+}
+
+/** A redelivered event's journaled rows, per tracked entity of the feature set (undefined: the event lacks it). */
+interface Replay {
+  row: number;
+  rows: (RecordedRow | undefined)[];
+}
+
+export async function computeFeatures(events: readonly ParsedTransaction[], set: FeatureSet, store: FeatureStore, journal?: BatchJournal): Promise<BatchFeatures> {
   const plan = planFor(set);
-  const { batches, slots } = groupByEntity(events, set);
+  const { batches, slots, replays } = groupByEntity(events, set, journal);
   const observed = await store.observe(batches);
+  const replayed = new Uint8Array(events.length);
+  for (const replay of replays) {
+    restore(observed, slots, set.entities.length, replay);
+    replayed[replay.row] = 1;
+  }
   const width = set.names.length;
   const entityCount = set.entities.length;
   const values = new Float64Array(events.length * width);
@@ -149,14 +172,47 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
     }
     if (sinceCol >= 0) values[base + sinceCol] = secondsSince(tx.eventTimeMs, previous);
   });
-  return new BatchFeatures(values, width, plan.groups, tooLate, duplicate);
+  return new BatchFeatures(values, width, plan.groups, tooLate, duplicate, replayed);
+}
+
+/** Puts a redelivered event's journaled rows in place of what the store saw this time (it already held the event). */
+function restore(observed: Observations, slots: Int32Array, entityCount: number, replay: Replay): void {
+  const base = replay.row * entityCount * 2;
+  replay.rows.forEach((recorded, e) => {
+    const b = slots[base + e * 2] as number;
+    if (recorded === undefined || b < 0) return;
+    const i = slots[base + e * 2 + 1] as number;
+    const row = observed.row(b, i);
+    observed.aggregates.set(recorded.aggregates, observed.aggregateAt(b, i));
+    observed.flags[row] = recorded.flags;
+    observed.previousTimeMs[row] = recorded.previousTimeMs;
+  });
+}
+
+/**
+ * The journaled rows of a redelivered event, one per tracked entity it has, when the journal
+ * has every one of them in the current layout; else undefined (it is decided and journaled anew).
+ */
+function recordedRows(tx: ParsedTransaction, set: FeatureSet, rows: Map<number, RecordedRow>): (RecordedRow | undefined)[] | undefined {
+  const out: (RecordedRow | undefined)[] = [];
+  for (const { entity, field, windows } of set.entities) {
+    const id = entityId(tx.event[field]);
+    if (id === undefined) {
+      out.push(undefined);
+      continue;
+    }
+    const recorded = rows.get(entityHash(entity, id));
+    if (recorded?.aggregates.length !== rowLayout(windows).width) return undefined;
+    out.push(recorded);
+  }
+  return out;
 }
 
 /**
  * Groups events per entity instance, in arrival order. `slots` holds, per event and tracked
  * entity, the batch index and the event's index in it (-1 when the event lacks that entity).
  */
-function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): { batches: EntityBatch[]; slots: Int32Array } {
+function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, journal?: BatchJournal): { batches: EntityBatch[]; slots: Int32Array; replays: Replay[] } {
   const entityCount = set.entities.length;
   const index = set.entities.map(() => new Map<string, EntityBatch>());
   const positions = set.entities.map(() => new Map<string, number>());
@@ -165,12 +221,30 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
   const readsLabels = set.entities.some((e) => isLabelEntity(e.entity));
   const filters = set.filters;
   const distinctFields = set.distinctFields;
+  const replays: Replay[] = [];
   events.forEach((tx, row) => {
     // One event object shared by every entity of the transaction; label windows are only read.
     const event: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
     if (filters.length > 0) event.mask = filterMask(filters, tx.event);
     if (distinctFields.length > 0) event.distinct = valueHashes(tx.event, distinctFields);
     const reader: EntityEvent | null = readsLabels ? { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: 0, readOnly: true } : null;
+    if (journal !== undefined) {
+      // A redelivered event is still applied (a no-op once its state holds it) but not journaled again.
+      const offset = journal.offsets[row] as number;
+      const recorded = journal.recorded;
+      const journaled = recorded !== undefined && offset <= recorded.maxOffset ? recorded.rowsAt(offset, idHash(tx.event.transactionId)) : undefined;
+      const rows = journaled === undefined ? undefined : recordedRows(tx, set, journaled);
+      if (rows !== undefined) {
+        replays.push({ row, rows });
+      } else {
+        event.journal = journal.target;
+        event.offset = offset;
+        if (reader !== null) {
+          reader.journal = journal.target;
+          reader.offset = offset;
+        }
+      }
+    }
     for (let e = 0; e < entityCount; e++) {
       const { entity, field, windows } = set.entities[e] as FeatureSet['entities'][number];
       const id = entityId(tx.event[field]);
@@ -186,7 +260,7 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet): {
       slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(reader !== null && isLabelEntity(entity) ? reader : event) - 1;
     }
   });
-  return { batches, slots };
+  return { batches, slots, replays };
 }
 
 /** An entity id from an event field: a non-empty string, or a finite number or a boolean as text; else none. */

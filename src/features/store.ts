@@ -1,5 +1,7 @@
 // The feature store port: what the pipeline needs from Redis or the in-memory store.
 import type { EntityKind } from './definitions.js';
+import { idHash } from './id-hash.js';
+import { entityHash, type JournalChunks, type JournalRecord, type JournalTarget } from './journal.js';
 import { rowLayout, type WindowSpec } from './windows.js';
 
 export interface EntityEvent {
@@ -12,6 +14,9 @@ export interface EntityEvent {
   mask?: number;
   /** Per distinct field of the feature set (DistinctSpec.field), the 53-bit hash of the event's value; NaN when it has none. */
   distinct?: Float64Array;
+  /** Journal what this event observes, for every entity, under `offset` in this partition's journal (journal.ts). */
+  journal?: JournalTarget;
+  offset?: number;
 }
 
 /** All events of one entity instance in a batch, in arrival order. */
@@ -132,6 +137,18 @@ export class Observations {
     this.aggregates.set(from.aggregates.subarray(srcAgg, srcAgg + count * width), this.aggregateAt(b, 0));
   }
 
+  /** Journals what the journaled events of batch entry b observed (entry b is `batch`). */
+  journal(chunks: JournalChunks, batch: EntityBatch, b: number): void {
+    const width = this.rowWidths[b] as number;
+    let entity = NaN;
+    batch.events.forEach((event, i) => {
+      if (event.journal === undefined) return;
+      if (Number.isNaN(entity)) entity = entityHash(batch.entity, batch.id);
+      const row = this.row(b, i);
+      chunks.add(event.journal, event.offset ?? -1, idHash(event.transactionId), entity, this.previousTimeMs[row] as number, this.flags[row] as number, this.aggregates, this.aggregateAt(b, i), width);
+    });
+  }
+
   /** Every event of batch entry b, as objects. */
   entry(b: number): EntityObservation[] {
     const rows = (b + 1 < this.firstRow.length ? (this.firstRow[b + 1] as number) : this.flags.length) - (this.firstRow[b] as number);
@@ -144,9 +161,31 @@ export class Observations {
   }
 }
 
+/** The journal targets of a store call's events (one object per partition in the call). */
+export function journalTargets(batches: readonly EntityBatch[]): Set<JournalTarget> {
+  const targets = new Set<JournalTarget>();
+  for (const batch of batches) for (const event of batch.events) if (event.journal !== undefined) targets.add(event.journal);
+  return targets;
+}
+
+/** A partition's journal as its new owner finds it. */
+export interface Claim {
+  /** The owner's fencing epoch: writes journaled under an earlier one are refused from now on. */
+  epoch: number;
+  record: JournalRecord;
+}
+
 export interface FeatureStore {
-  /** Applies each event once and returns, per batch entry, the aggregates as of each of its events. */
+  /**
+   * Applies each event once and returns, per batch entry, the aggregates as of each of its
+   * events. Events with a journal target have their observations journaled in the same step
+   * (PartitionFencedError when a target's epoch is no longer current: nothing is written).
+   */
   observe(batches: readonly EntityBatch[]): Promise<Observations>;
+  /** Takes a partition over, fencing its earlier owners, and returns what its journal holds. */
+  claim(partition: string): Promise<Claim>;
+  /** Drops a partition's journal entries below `committedOffset` once the broker has accepted it. */
+  release(partition: string, committedOffset: number): Promise<void>;
   close(): Promise<void>;
 }
 

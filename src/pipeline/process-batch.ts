@@ -6,6 +6,7 @@ import { InvalidEventError } from '../contract/errors.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { FeatureSet } from '../features/definitions.js';
 import { computeFeatures, type BatchFeatures } from '../features/engine.js';
+import type { JournalRecord, JournalTarget } from '../features/journal.js';
 import type { FeatureStore } from '../features/store.js';
 import { leaseOf, type Scorer } from '../models/scorer.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -47,6 +48,8 @@ export interface Decided {
   /** Older than the allowed lateness: decided on a best-effort read, not applied. */
   tooLate: boolean;
   duplicate: boolean;
+  /** Decided on what its partition's journal recorded when it was first decided (a redelivery). */
+  replayed: boolean;
   /** The model's own score (before rules' score adjustments), and the challenger's when there is one. */
   modelScore: number;
   challengerScore: number | null;
@@ -77,11 +80,21 @@ export function validateAll<T>(inputs: readonly T[], parse: (input: T) => Parsed
   return { valid, rejected };
 }
 
-export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps): Promise<BatchOutcome> {
+/** The partition a live batch came from: its events are journaled so a redelivery is decided the same way. */
+export interface InputJournal {
+  target: JournalTarget;
+  /** The offset of input `index`. */
+  offsetOf: (index: number) => number;
+  /** The partition's journal as claimed. */
+  recorded?: JournalRecord;
+}
+
+export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps, journal?: InputJournal): Promise<BatchOutcome> {
   const { valid, rejected } = validateAll(inputs, parse);
   const t0 = performance.now();
   const txs = valid.map((v) => v.tx);
-  const features = await computeFeatures(txs, deps.features, deps.store);
+  const batchJournal = journal && { target: journal.target, offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: journal.recorded };
+  const features = await computeFeatures(txs, deps.features, deps.store, batchJournal);
   const t1 = performance.now();
   const champion = leaseOf(deps.scorer);
   const challenger = deps.challenger ? leaseOf(deps.challenger) : null;
@@ -139,6 +152,7 @@ function decideAll(valid: { index: number; tx: ParsedTransaction }[], rejected: 
       eventTimeMs: tx.eventTimeMs,
       tooLate: features.tooLate[row] === 1,
       duplicate: features.duplicate[row] === 1,
+      replayed: features.replayed[row] === 1,
       modelScore: score,
       challengerScore,
       shadowHits: evaluation.shadowHits.map((h) => h.id),

@@ -5,9 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RedisFeatureStore } from '../../src/features/redis/redis-store.js';
 import { CoalescingFeatureStore } from '../../src/features/coalescing-store.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
-import type { EntityBatch, FeatureStore } from '../../src/features/store.js';
+import type { EntityBatch } from '../../src/features/store.js';
 import { windowSpec } from '../../src/features/windows.js';
 import { redis, uniqueName } from '../helpers/services.js';
+import { delegating } from '../helpers/stores.js';
 
 const windows = [windowSpec('1d')];
 const T0 = Date.parse('2026-04-01T00:00:00Z');
@@ -70,7 +71,7 @@ describe('coalescing store', () => {
     const sequential = new MemoryFeatureStore({ allowedLatenessMs: 3_600_000 });
     const inner = new MemoryFeatureStore({ allowedLatenessMs: 3_600_000 });
     let innerCalls = 0;
-    const counting: FeatureStore = { observe: (b) => (innerCalls++, inner.observe(b)), close: () => inner.close() };
+    const counting = delegating(inner, { observe: (b) => (innerCalls++, inner.observe(b)) });
     const coalescing = new CoalescingFeatureStore(counting, 1);
     const call = (n: number): EntityBatch[] => [
       { entity: 'merchant', id: 'shared', windows, events: [{ transactionId: `s${n}`, eventTimeMs: T0 + n, amount: n }] },
@@ -85,7 +86,7 @@ describe('coalescing store', () => {
   });
 
   it('fails every merged call when the store fails', async () => {
-    const failing: FeatureStore = { observe: () => Promise.reject(new Error('redis down')), close: () => Promise.resolve() };
+    const failing = delegating(new MemoryFeatureStore({ allowedLatenessMs: 0 }), { observe: () => Promise.reject(new Error('redis down')) });
     const coalescing = new CoalescingFeatureStore(failing, 1);
     const outcomes = await Promise.allSettled([1, 2, 3].map(() => coalescing.observe([{ entity: 'account', id: 'a', windows, events: [{ transactionId: 't', eventTimeMs: T0, amount: 1 }] }])));
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);

@@ -6,6 +6,7 @@ import type { Decision } from '../../src/contract/decision.js';
 import type { FeatureStore } from '../../src/features/store.js';
 import { at, tx } from '../helpers/events.js';
 import { closePollingAdmin, committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { delegating } from '../helpers/stores.js';
 import { testWorld } from '../helpers/worker.js';
 
 describe('worker rewinding a failed batch', () => {
@@ -18,10 +19,7 @@ describe('worker rewinding a failed batch', () => {
     const events = Array.from({ length: 600 }, (_, i) => tx({ transactionId: `rw-${i}`, accountId: `a${i % 30}`, timestamp: at(T, i * 1000) }));
     await produce(world.config.TOPIC_TRANSACTIONS, events.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })));
     let calls = 0;
-    const failing = (inner: FeatureStore): FeatureStore => ({
-      observe: (batches) => (++calls % 4 === 2 ? Promise.reject(new Error('a bug in the feature code')) : inner.observe(batches)),
-      close: () => inner.close(),
-    });
+    const failing = (inner: FeatureStore): FeatureStore => delegating(inner, { observe: (batches) => (++calls % 4 === 2 ? Promise.reject(new Error('a bug in the feature code')) : inner.observe(batches)) });
     const running = await world.start({ wrapStore: failing });
     // Per partition, the batches committed, in order: each must start where the last ended.
     const gaps: string[] = [];

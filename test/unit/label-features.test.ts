@@ -9,6 +9,7 @@ import { applyLabels, computeFeatures } from '../../src/features/engine.js';
 import { parseFeatureSet } from '../../src/features/load.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import { tx } from '../helpers/events.js';
+import { delegating } from '../helpers/stores.js';
 
 const set = buildFeatureSet([
   { entity: 'account', aggregation: 'count', window: '1d' },
@@ -57,7 +58,7 @@ describe('label-fed features', () => {
   it('does nothing without label features', async () => {
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
     let calls = 0;
-    const counting = { observe: (b: Parameters<MemoryFeatureStore['observe']>[0]) => (calls++, store.observe(b)), close: () => store.close() };
+    const counting = delegating(store, { observe: (b) => (calls++, store.observe(b)) });
     await applyLabels([label('t1', true, T)], buildFeatureSet([{ entity: 'account', aggregation: 'count', window: '1h' }]), counting);
     expect(calls).toBe(0);
   });

@@ -1,6 +1,7 @@
 // An entity's state survives encoding, dedupe hashes included, and ids hash into 53 bits.
 import { describe, expect, it } from 'vitest';
-import { idHash, observeEvent, StateArena } from '../../src/features/entity-state.js';
+import { observeEvent, StateArena } from '../../src/features/entity-state.js';
+import { idHash } from '../../src/features/id-hash.js';
 import { decodeState, encodeState } from '../../src/features/state-codec.js';
 import { Observations, type EntityBatch } from '../../src/features/store.js';
 import { stateSpec, windowSpec } from '../../src/features/windows.js';

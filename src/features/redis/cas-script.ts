@@ -1,9 +1,16 @@
 // Compare-and-set of entity states: each key is written only if its stored version is the
-// one the worker read, so concurrent workers never lose each other's updates.
-// KEYS: entity keys. ARGV[1]: ttlMs. ARGV[2]: per key, a little-endian double (the expected
-// version; 0 for none) then a uint32 length and the new value, whose first 8 bytes are its
-// new version. One binary argument: ioredis spends about a microsecond per argument.
-// Reply: the 1-based indexes of the keys whose version had changed (not written).
+// one the worker read, so concurrent workers never lose each other's updates. In the same
+// atomic step, the decision journal (journal.ts) of each partition in the call gets the rows
+// of what its events observed, unless another worker has claimed the partition since.
+// KEYS: N entity keys, then per partition its owner key and its journal key.
+// ARGV[1]: ttlMs. ARGV[2]: per entity key, a little-endian double (the expected version; 0 for
+// none) then a uint32 length and the new value, whose first 8 bytes are its new version (one
+// binary argument: ioredis spends about a microsecond per argument). ARGV[3]: N.
+// ARGV[4]: the journals' ttlMs. Then per partition: the epoch its owner claimed, the field and
+// the rows of its journal entry (a hash field per entry, see journalField).
+// Reply: the 1-based indexes of the keys whose version had changed (not written); or, when a
+// partition's owner is no longer the one that claimed that epoch, the negative 1-based indexes
+// of those partitions, and nothing is written.
 import type { EntityState } from '../entity-state.js';
 import { encodedLength, writeState } from '../state-codec.js';
 import type { StateSpec } from '../windows.js';
@@ -16,10 +23,17 @@ import type { StateSpec } from '../windows.js';
 // into Lua costs more than the extra command from a few KB on (34 KB: 290-316 µs per call
 // against 242-246 µs, measured here).
 export const CAS_SCRIPT = `
+local n = tonumber(ARGV[3])
+local journals = (#KEYS - n) / 2
+local fenced = {}
+for j = 1, journals do
+  if redis.call('GET', KEYS[n + 2 * j - 1]) ~= ARGV[2 + 3 * j] then fenced[#fenced + 1] = -j end
+end
+if #fenced > 0 then return fenced end
 local blob = ARGV[2]
 local pos = 1
 local conflicts = {}
-for i = 1, #KEYS do
+for i = 1, n do
   local expected, value
   expected, value, pos = struct.unpack('<dI4c0', blob, pos)
   if #value > 4096 then
@@ -41,8 +55,42 @@ for i = 1, #KEYS do
     end
   end
 end
+for j = 1, journals do
+  redis.call('HSET', KEYS[n + 2 * j], ARGV[3 + 3 * j], ARGV[4 + 3 * j])
+  redis.call('PEXPIRE', KEYS[n + 2 * j], ARGV[4])
+end
 return conflicts
 `;
+
+/** Takes a partition over: a new epoch fences earlier owners; replies the epoch, then the journal's fields and rows. KEYS: owner, journal. */
+export const CLAIM_SCRIPT = `
+local epoch = redis.call('INCR', KEYS[1])
+return {epoch, redis.call('HGETALL', KEYS[2])}
+`;
+
+/**
+ * Drops the journal entries whose events are all below the committed offset ARGV[1] (a field
+ * ends with its highest offset). By offset, not wholesale: a release that reaches Redis late
+ * (a script re-sent after NOSCRIPT) cannot take the entries of later batches with it. KEYS: journal.
+ */
+export const RELEASE_SCRIPT = `
+local committed = tonumber(ARGV[1])
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if tonumber(string.match(field, '([0-9]+)$')) < committed then redis.call('HDEL', KEYS[1], field) end
+end
+return 0
+`;
+
+/** A journal entry's field: ordered by epoch then sequence (write order), ending with its highest offset. */
+export function journalField(epoch: number, sequence: number, maxOffset: number): string {
+  return `${epoch}:${sequence}:${maxOffset}`;
+}
+
+/** Epoch and sequence of a journal field, to put the entries back in write order. */
+export function journalFieldOrder(field: string): [number, number] {
+  const [epoch, sequence] = field.split(':');
+  return [Number(epoch), Number(sequence)];
+}
 
 export interface CasWrites {
   /** ARGV[2] of the script. */

@@ -10,14 +10,15 @@
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { Cluster, type Redis } from 'ioredis';
-import { StoreUnavailableError } from '../../contract/errors.js';
+import { PartitionFencedError, StoreUnavailableError } from '../../contract/errors.js';
 import { observeEvent, StateArena, type EntityState } from '../entity-state.js';
+import { JournalChunks, JournalRecord, type JournalEntry } from '../journal.js';
 import { decodeState, STATE_FORMAT } from '../state-codec.js';
-import { Observations, type EntityBatch, type FeatureStore, type StoreOptions } from '../store.js';
+import { Observations, type Claim, type EntityBatch, type FeatureStore, type StoreOptions } from '../store.js';
 import type { StateSpec } from '../windows.js';
 import type { WindowSpec } from '../windows.js';
 import { stateSpec } from '../windows.js';
-import { CAS_SCRIPT, encodeCasWrites, type CasWrites } from './cas-script.js';
+import { CAS_SCRIPT, CLAIM_SCRIPT, encodeCasWrites, journalField, journalFieldOrder, RELEASE_SCRIPT, type CasWrites } from './cas-script.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   keyPrefix: string;
@@ -31,6 +32,8 @@ export interface RedisStoreOptions extends StoreOptions {
 
 type ScriptClient = (Redis | Cluster) & {
   fdCasBuffer(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number[]>;
+  fdClaimBuffer(numKeys: number, owner: string, journal: string): Promise<[number, Buffer[]]>;
+  fdRelease(numKeys: number, journal: string, committedOffset: number): Promise<number>;
 };
 
 /** A series in the key's layout: a plain window reads as it did before filters, extremes and distinct counts existed. */
@@ -43,8 +46,18 @@ function seriesLayout(w: WindowSpec): string {
 }
 
 /** `{` and `}` would end the hash tag early; percent-encode them (and `%`). */
+function tagSafe(text: string): string {
+  return text.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+}
+
 export function entityTag(entity: string, id: string): string {
-  return `${entity}:${id.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
+  return `${entity}:${tagSafe(id)}`;
+}
+
+/** A partition's owner and journal keys: one hash tag, so on a Redis Cluster one script reaches both. */
+export function journalKeys(prefix: string, partition: string): { owner: string; journal: string } {
+  const tag = `{${tagSafe(partition)}}`;
+  return { owner: `${prefix}:owner:${tag}`, journal: `${prefix}:journal:${tag}` };
 }
 
 interface Pending {
@@ -72,6 +85,8 @@ interface InFlight {
  * A fresh version per write, never a counter: two writers that read the same version must
  * not write equal versions, or a later compare-and-set could not tell their writes apart.
  */
+const EMPTY = Buffer.alloc(0);
+
 function newVersion(): number {
   return 1 + Math.floor(Math.random() * 2 ** 52);
 }
@@ -85,6 +100,8 @@ export class RedisFeatureStore implements FeatureStore {
    * the second reads while the first's writes travel, and builds on those writes.
    */
   private readonly inFlight = new Map<string, InFlight>();
+  /** Orders this process's journal entries of an epoch (fields sort by epoch, then sequence). */
+  private journalSequence = 0;
 
   constructor(
     client: Redis | Cluster,
@@ -93,7 +110,36 @@ export class RedisFeatureStore implements FeatureStore {
     // state-codec.ts writes doubles in native order and its layout is little-endian.
     if (endianness() !== 'LE') throw new Error('the Redis feature store needs a little-endian machine');
     client.defineCommand('fdCas', { lua: CAS_SCRIPT });
+    client.defineCommand('fdClaim', { lua: CLAIM_SCRIPT });
+    client.defineCommand('fdRelease', { lua: RELEASE_SCRIPT });
     this.client = client as ScriptClient;
+  }
+
+  async claim(partition: string): Promise<Claim> {
+    const { epoch, entries } = await this.claimEntries(partition);
+    return { epoch, record: JournalRecord.decode(entries) };
+  }
+
+  /** A claim with the journal's entries still encoded, in write order (the store thread sends them as they are). */
+  async claimEntries(partition: string): Promise<{ epoch: number; entries: Buffer[] }> {
+    const { owner, journal } = journalKeys(this.options.keyPrefix, partition);
+    try {
+      const [epoch, flat] = await this.client.fdClaimBuffer(2, owner, journal);
+      const entries: { order: [number, number]; rows: Buffer }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ order: journalFieldOrder((flat[i] as Buffer).toString()), rows: flat[i + 1] as Buffer });
+      entries.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
+      return { epoch: Number(epoch), entries: entries.map((e) => e.rows) };
+    } catch (err) {
+      throw new StoreUnavailableError(`redis journal claim failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async release(partition: string, committedOffset: number): Promise<void> {
+    try {
+      await this.client.fdRelease(1, journalKeys(this.options.keyPrefix, partition).journal, committedOffset);
+    } catch (err) {
+      throw new StoreUnavailableError(`redis journal release failed: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async observe(batches: readonly EntityBatch[]): Promise<Observations> {
@@ -111,6 +157,7 @@ export class RedisFeatureStore implements FeatureStore {
         // From here to the writes' encoding the pass is synchronous: the arena is ours.
         this.arena.reset();
         const writes: Pending[] = [];
+        const journal = new JournalChunks();
         todo.forEach((b, n) => {
           const batch = batches[b] as EntityBatch;
           const key = keys[b] as string;
@@ -121,8 +168,10 @@ export class RedisFeatureStore implements FeatureStore {
             if (observeEvent(state, spec, event, out, out.row(b, i), out.aggregateAt(b, i))) changed = true;
           });
           if (changed) writes.push({ index: b, key, version, next: newVersion(), state, spec });
+          // Every entry's rows, changed or not: a redelivered event needs all its entities'.
+          out.journal(journal, batch, b);
         });
-        todo = await this.compareAndSet(writes, call, touched);
+        todo = await this.compareAndSet(writes, journal, call, touched);
         if (todo.length > 0) {
           this.options.onConflict?.(todo.length);
           // A random pause, growing with the attempts, so two writers of a hot entity stop colliding.
@@ -130,6 +179,7 @@ export class RedisFeatureStore implements FeatureStore {
         }
       }
     } catch (err) {
+      if (err instanceof PartitionFencedError) throw err;
       throw new StoreUnavailableError(`redis feature update failed: ${(err as Error).message}`, { cause: err });
     } finally {
       for (const key of touched) if (this.inFlight.get(key)?.writer === call) this.inFlight.delete(key);
@@ -195,20 +245,53 @@ export class RedisFeatureStore implements FeatureStore {
     return this.client.mgetBuffer(...keys);
   }
 
-  /** Writes what did not change meanwhile; returns the batch indexes to recompute. */
-  private async compareAndSet(writes: Pending[], call: object, touched: string[]): Promise<number[]> {
-    if (writes.length === 0) return [];
-    const groups = this.client instanceof Cluster ? writes.map((w) => [w]) : [writes];
+  /**
+   * Journals the rows and writes what did not change meanwhile; returns the batch indexes to
+   * recompute. On one Redis a single script checks the partitions' epochs, writes the states
+   * and appends the rows. A Redis Cluster cannot run one script over keys in different slots:
+   * there each partition's rows are journaled first (its epoch checked), then each state is
+   * written on its own, so a state is never written ahead of the rows of what it applied.
+   */
+  private async compareAndSet(writes: Pending[], journal: JournalChunks, call: object, touched: string[]): Promise<number[]> {
+    if (writes.length === 0 && journal.size === 0) return [];
+    const cluster = this.client instanceof Cluster;
+    const groups = cluster ? writes.map((w) => [w]) : [writes];
     // Encoded now, while the arena still holds these states.
     const encoded = groups.map((group) => encodeCasWrites(group));
     groups.forEach((group, g) => group.forEach((w, i) => this.noteSent(w, (encoded[g] as CasWrites).values[i] as Buffer, call, touched)));
-    const conflicts = await Promise.all(
-      groups.map(async (group, g) => {
-        const failed = new Set(await this.client.fdCasBuffer(group.length, ...group.map((w) => w.key), this.options.ttlMs, (encoded[g] as CasWrites).blob));
-        group.forEach((w, i) => this.noteAnswered(w, !failed.has(i + 1)));
-        return group.filter((_, i) => failed.has(i + 1)).map((w) => w.index);
-      }),
-    );
-    return conflicts.flat();
+    const journals = journal.entries();
+    try {
+      if (cluster) {
+        await Promise.all(journals.map((j) => this.casScript([], EMPTY, [j])));
+        return (await Promise.all(groups.map((group, g) => this.casGroup(group, encoded[g] as CasWrites, [])))).flat();
+      }
+      return await this.casGroup(writes, encoded[0] as CasWrites, journals);
+    } catch (err) {
+      // Fenced (or failed) before these writes were applied: nothing may build on them.
+      for (const w of writes) this.noteAnswered(w, false);
+      throw err;
+    }
+  }
+
+  /** One script call: the group's writes (and these journals); returns the batch indexes that conflicted. */
+  private async casGroup(group: Pending[], encoded: CasWrites, journals: JournalEntry[]): Promise<number[]> {
+    const failed = new Set(await this.casScript(group.map((w) => w.key), encoded.blob, journals));
+    group.forEach((w, i) => this.noteAnswered(w, !failed.has(i + 1)));
+    return group.filter((_, i) => failed.has(i + 1)).map((w) => w.index);
+  }
+
+  /** Runs CAS_SCRIPT; throws PartitionFencedError when a journal's owner has moved on (nothing was written). */
+  private async casScript(keys: string[], blob: Buffer, journals: JournalEntry[]): Promise<number[]> {
+    const journalArgs: (string | Buffer | number)[] = [];
+    const journalKeyList: string[] = [];
+    for (const { target, rows, maxOffset } of journals) {
+      const k = journalKeys(this.options.keyPrefix, target.id);
+      journalKeyList.push(k.owner, k.journal);
+      journalArgs.push(target.epoch, journalField(target.epoch, this.journalSequence++, maxOffset), rows);
+    }
+    const reply = await this.client.fdCasBuffer(keys.length + journalKeyList.length, ...keys, ...journalKeyList, this.options.ttlMs, blob, keys.length, this.options.ttlMs, ...journalArgs);
+    const fenced = reply.filter((i) => i < 0).map((i) => (journals[-i - 1] as JournalEntry).target.id);
+    if (fenced.length > 0) throw new PartitionFencedError(fenced);
+    return reply;
   }
 }

@@ -2,6 +2,7 @@
 // entity batches travel as flat arrays (one string per event reference, numbers in typed
 // arrays that are transferred, not copied); the observations come back the same way.
 import type { EntityKind } from '../definitions.js';
+import type { JournalTarget } from '../journal.js';
 import type { EntityBatch, EntityEvent } from '../store.js';
 import type { WindowSpec } from '../windows.js';
 
@@ -24,6 +25,10 @@ export interface EncodedBatches {
   /** How many distinct-value hashes each event has (EntityEvent.distinct), and all of them in order. */
   distinctCounts: Uint8Array;
   distinctValues: Float64Array;
+  /** The call's journal targets; per event, the index of its target (-1: not journaled) and its offset. */
+  journals: JournalTarget[];
+  journalIndexes: Int32Array;
+  offsets: Float64Array;
 }
 
 export interface ObservedArrays {
@@ -32,11 +37,19 @@ export interface ObservedArrays {
   flags: Uint8Array;
 }
 
-export type Request = { type: 'observe'; id: number; batches: EncodedBatches } | { type: 'close' };
+export type Request =
+  | { type: 'observe'; id: number; batches: EncodedBatches }
+  | { type: 'claim'; id: number; partition: string }
+  | { type: 'release'; id: number; partition: string; committedOffset: number }
+  | { type: 'close' };
 
 export type Reply =
   | { type: 'observed'; id: number; arrays: ObservedArrays }
-  | { type: 'failed'; id: number; name: string; message: string }
+  /** A claim's epoch and its journal's entries in write order (decoded by the caller). */
+  | { type: 'claimed'; id: number; epoch: number; entries: Uint8Array[] }
+  | { type: 'released'; id: number }
+  /** `fenced`: the partitions a PartitionFencedError named. */
+  | { type: 'failed'; id: number; name: string; message: string; fenced?: string[] }
   | { type: 'conflict'; entities: number }
   | { type: 'redis-error'; message: string }
   | { type: 'closed' };
@@ -71,10 +84,19 @@ export class LayoutRegistry {
     const readOnly = new Uint8Array(events);
     const masks = new Uint32Array(events);
     const distinctCounts = new Uint8Array(events);
+    const journalIndexes = new Int32Array(events).fill(-1);
+    const offsets = new Float64Array(events);
+    const journals = new Map<JournalTarget, number>();
     let hashes = 0;
     let at = 0;
     for (const b of batches) {
       for (const e of b.events) {
+        if (e.journal !== undefined) {
+          let j = journals.get(e.journal);
+          if (j === undefined) journals.set(e.journal, (j = journals.size));
+          journalIndexes[at] = j;
+          offsets[at] = e.offset ?? -1;
+        }
         transactionIds.push(e.transactionId);
         times[at] = e.eventTimeMs;
         if (e.readOnly === true) readOnly[at] = 1;
@@ -83,7 +105,23 @@ export class LayoutRegistry {
         amounts[at++] = e.amount;
       }
     }
-    return { newLayouts, layouts, entities, ids, counts, transactionIds, times, amounts, readOnly, masks, distinctCounts, distinctValues: distinctValuesOf(batches, hashes) };
+    return {
+      newLayouts,
+      layouts,
+      entities,
+      ids,
+      counts,
+      transactionIds,
+      times,
+      amounts,
+      readOnly,
+      masks,
+      distinctCounts,
+      distinctValues: distinctValuesOf(batches, hashes),
+      journals: [...journals.keys()].map((t) => ({ id: t.id, epoch: t.epoch })),
+      journalIndexes,
+      offsets,
+    };
   }
 }
 
@@ -108,6 +146,8 @@ export class LayoutTable {
   decode(encoded: EncodedBatches): EntityBatch[] {
     for (const { index, windows } of encoded.newLayouts) this.windows[index] = windows;
     const batches: EntityBatch[] = [];
+    // One target object per partition, shared by its events, as on the sending side.
+    const journals = encoded.journals.map((t) => ({ id: t.id, epoch: t.epoch }));
     let at = 0;
     let hashAt = 0;
     for (let i = 0; i < encoded.ids.length; i++) {
@@ -122,6 +162,11 @@ export class LayoutTable {
         if (mask !== 0) event.mask = mask;
         const hashes = encoded.distinctCounts[at] as number;
         if (hashes > 0) event.distinct = encoded.distinctValues.subarray(hashAt, (hashAt += hashes));
+        const j = encoded.journalIndexes[at] as number;
+        if (j >= 0) {
+          event.journal = journals[j];
+          event.offset = encoded.offsets[at];
+        }
         events[k] = event;
       }
       batches.push({ entity: encoded.entities[i] as EntityKind, id: encoded.ids[i] as string, windows, events });
@@ -132,6 +177,6 @@ export class LayoutTable {
 
 /** The typed arrays of a message, to transfer instead of copy. */
 export function transferables(value: EncodedBatches | ObservedArrays): ArrayBuffer[] {
-  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts, value.readOnly, value.masks, value.distinctCounts, value.distinctValues] : [value.aggregates, value.previousTimeMs, value.flags];
+  const arrays = 'times' in value ? [value.layouts, value.counts, value.times, value.amounts, value.readOnly, value.masks, value.distinctCounts, value.distinctValues, value.journalIndexes, value.offsets] : [value.aggregates, value.previousTimeMs, value.flags];
   return arrays.map((a) => a.buffer as ArrayBuffer);
 }

@@ -3,8 +3,9 @@
 // protocol (about 60% of its CPU per event with the store in-process) move to the other core.
 // A thread that dies fails its calls as retriable and is started again by the next call.
 import { Worker } from 'node:worker_threads';
-import { StoreUnavailableError } from '../../contract/errors.js';
-import { Observations, type EntityBatch, type FeatureStore } from '../store.js';
+import { PartitionFencedError, StoreUnavailableError } from '../../contract/errors.js';
+import { JournalRecord } from '../journal.js';
+import { Observations, type Claim, type EntityBatch, type FeatureStore } from '../store.js';
 import { LayoutRegistry, transferables, type Reply, type Request } from './protocol.js';
 import type { StoreThreadData } from './store-thread.js';
 
@@ -17,9 +18,9 @@ export interface ThreadedStoreOptions extends StoreThreadData {
   spawnThread?: (data: StoreThreadData) => Worker;
 }
 
+/** A request waiting for its reply: `settle` turns the reply into the call's result. */
 interface Call {
-  batches: readonly EntityBatch[];
-  resolve: (observations: Observations) => void;
+  settle: (reply: Reply) => void;
   reject: (err: Error) => void;
 }
 
@@ -47,11 +48,36 @@ export class ThreadedFeatureStore implements FeatureStore {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the feature store is closed'));
     const thread = this.running();
     const encoded = this.registry.encode(batches);
+    return this.request<Observations>(
+      (id) => thread.postMessage({ type: 'observe', id, batches: encoded } satisfies Request, transferables(encoded)),
+      (reply) => (reply.type === 'observed' ? new Observations(batches, reply.arrays) : unexpected(reply)),
+    );
+  }
+
+  claim(partition: string): Promise<Claim> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the feature store is closed'));
+    const thread = this.running();
+    return this.request<Claim>(
+      (id) => thread.postMessage({ type: 'claim', id, partition } satisfies Request),
+      (reply) => (reply.type === 'claimed' ? { epoch: reply.epoch, record: JournalRecord.decode(reply.entries) } : unexpected(reply)),
+    );
+  }
+
+  release(partition: string, committedOffset: number): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the feature store is closed'));
+    const thread = this.running();
+    return this.request<void>(
+      (id) => thread.postMessage({ type: 'release', id, partition, committedOffset } satisfies Request),
+      (reply) => (reply.type === 'released' ? undefined : unexpected(reply)),
+    );
+  }
+
+  /** Sends a request under a fresh id; its reply (or the thread's death) settles the promise. */
+  private request<T>(send: (id: number) => void, result: (reply: Reply) => T): Promise<T> {
     const id = this.nextId++;
-    return new Promise<Observations>((resolve, reject) => {
-      this.calls.set(id, { batches, resolve, reject });
-      const request: Request = { type: 'observe', id, batches: encoded };
-      thread.postMessage(request, transferables(encoded));
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { settle: (reply) => resolve(result(reply)), reject });
+      send(id);
     });
   }
 
@@ -87,11 +113,13 @@ export class ThreadedFeatureStore implements FeatureStore {
 
   private onReply(reply: Reply): void {
     switch (reply.type) {
-      case 'observed': {
+      case 'observed':
+      case 'claimed':
+      case 'released': {
         const call = this.take(reply.id);
         if (call === undefined) return;
         try {
-          call.resolve(new Observations(call.batches, reply.arrays));
+          call.settle(reply);
         } catch (err) {
           call.reject(err as Error);
         }
@@ -100,8 +128,7 @@ export class ThreadedFeatureStore implements FeatureStore {
       case 'failed': {
         const call = this.take(reply.id);
         if (call === undefined) return;
-        const err = reply.name === 'StoreUnavailableError' ? new StoreUnavailableError(reply.message) : Object.assign(new Error(reply.message), { name: reply.name });
-        call.reject(err);
+        call.reject(errorOf(reply));
         return;
       }
       case 'conflict':
@@ -126,4 +153,15 @@ export class ThreadedFeatureStore implements FeatureStore {
     this.calls.clear();
     for (const call of calls) call.reject(new StoreUnavailableError(message));
   }
+}
+
+/** The error a thread reported, as the class it was thrown as there. */
+function errorOf(reply: Extract<Reply, { type: 'failed' }>): Error {
+  if (reply.fenced !== undefined) return new PartitionFencedError(reply.fenced);
+  if (reply.name === 'StoreUnavailableError') return new StoreUnavailableError(reply.message);
+  return Object.assign(new Error(reply.message), { name: reply.name });
+}
+
+function unexpected(reply: Reply): never {
+  throw new Error(`the feature store thread answered ${reply.type} to the wrong request`);
 }
