@@ -23,6 +23,10 @@ const SHAPE = {
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   KAFKA_SSL_CA_LOCATION: z.string().min(1).optional(),
   KAFKA_GROUP_ID: z.string().min(1).default('fraud-detector'),
+  /** The labels consumer's own group (default: `<KAFKA_GROUP_ID>-labels`). */
+  KAFKA_LABELS_GROUP_ID: z.string().min(1).optional(),
+  KAFKA_SESSION_TIMEOUT_MS: int(6000, 300_000).default(15_000),
+  KAFKA_MAX_POLL_INTERVAL_MS: int(6000, 3_600_000).default(300_000),
   TOPIC_TRANSACTIONS: z.string().min(1).default('transactions'),
   TOPIC_ALERTS: z.string().min(1).default('fraud-alerts'),
   TOPIC_DECISIONS: z.string().min(1).default('fraud-decisions'),
@@ -65,6 +69,10 @@ export const CONFIG_SCHEMA = z
   .refine((c) => c.BLOCK_THRESHOLD === undefined || c.REVIEW_THRESHOLD === undefined || c.BLOCK_THRESHOLD >= c.REVIEW_THRESHOLD, {
     message: 'BLOCK_THRESHOLD must be at least REVIEW_THRESHOLD',
     path: ['BLOCK_THRESHOLD'],
+  })
+  .refine((c) => c.KAFKA_MAX_POLL_INTERVAL_MS >= c.KAFKA_SESSION_TIMEOUT_MS, {
+    message: 'KAFKA_MAX_POLL_INTERVAL_MS must be at least KAFKA_SESSION_TIMEOUT_MS',
+    path: ['KAFKA_MAX_POLL_INTERVAL_MS'],
   })
   .refine((c) => !c.KAFKA_SECURITY_PROTOCOL.startsWith('sasl') || (c.KAFKA_SASL_MECHANISM !== undefined && c.KAFKA_SASL_USERNAME !== undefined && c.KAFKA_SASL_PASSWORD !== undefined), {
     message: 'sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',

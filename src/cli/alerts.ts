@@ -26,7 +26,7 @@ export function registerAlerts(program: Command): void {
     .action(async (flags: TailFlags) => {
       const config = loadConfig();
       // A throw-away group: tailing never moves a real subscriber's offsets.
-      const consumer = createConsumer(kafkaSettings(config), `fraud-detector-tail-${randomUUID()}`, 1000, flags.fromBeginning ? 'earliest' : 'latest');
+      const consumer = createConsumer(kafkaSettings(config), { groupId: `fraud-detector-tail-${randomUUID()}`, maxBatchSize: 1000, startAt: flags.fromBeginning ? 'earliest' : 'latest' });
       const counts = { review: 0, block: 0 };
       const started = Date.now();
       let lastEvents: { at: number; total: number } | null = null;

@@ -118,11 +118,14 @@ export function workerOptions(config: Config): WorkerOptions {
   return {
     kafka: kafkaSettings(config),
     groupId: config.KAFKA_GROUP_ID,
+    labelsGroupId: config.KAFKA_LABELS_GROUP_ID ?? `${config.KAFKA_GROUP_ID}-labels`,
     topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ, labels: config.TOPIC_LABELS },
     emitDecisions: config.EMIT_DECISIONS,
     maxBatchSize: config.BATCH_MAX_SIZE,
     partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
     maxEventBytes: config.MAX_EVENT_BYTES,
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
   };
 }

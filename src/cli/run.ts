@@ -52,9 +52,13 @@ export function registerRun(program: Command): void {
         timer.unref();
         void (async () => {
           for (const w of reloads) w.close();
-          await worker.stop();
+          const { uncommitted } = await worker.stop();
           await store.close();
           await server.close();
+          if (uncommitted.length > 0) {
+            logger.error({ uncommitted: uncommitted.length }, 'stopped; the broker did not accept the final commits of some partitions');
+            process.exit(1);
+          }
           logger.info('stopped cleanly');
           process.exit(0);
         })();

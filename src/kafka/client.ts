@@ -26,28 +26,55 @@ function client(settings: KafkaSettings): KafkaJS.Kafka {
   return new KafkaJS.Kafka({ 'bootstrap.servers': settings.brokers.join(','), 'client.id': settings.clientId, log_level: 3, ...settings.security });
 }
 
-/** librdkafka's RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS (the package's CODES is not an ESM named export). */
-const ERR_REVOKE_PARTITIONS = -174;
+/** librdkafka's RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS (the package's CODES is not an ESM named export). */
+const ERR_ASSIGN_PARTITIONS = -175;
 
-/** Told, before the client lets them go, which partitions are revoked or lost. */
-export type RevokeListener = (partitions: { topic: string; partition: number }[]) => void;
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
 
-export function createConsumer(settings: KafkaSettings, groupId: string, maxBatchSize: number, startAt: 'earliest' | 'latest' = 'earliest', onRevoke?: RevokeListener): Consumer {
+/**
+ * Told of assignments, and of revocations before the client lets the partitions go: the
+ * client awaits `revoked` (a revoked, not lost, partition's work in flight can finish and
+ * commit meanwhile). `lost`: the group has already given the partitions to others.
+ */
+export interface RebalanceListener {
+  assigned(partitions: TopicPartition[]): void;
+  revoked(partitions: TopicPartition[], lost: boolean): Promise<void> | void;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  maxBatchSize: number;
+  startAt?: 'earliest' | 'latest';
+  /** How long the broker waits for a heartbeat before giving the member's partitions away. */
+  sessionTimeoutMs?: number;
+  /** How long the member may go without polling before it leaves the group. */
+  maxPollIntervalMs?: number;
+  rebalance?: RebalanceListener;
+}
+
+export function createConsumer(settings: KafkaSettings, options: ConsumerOptions): Consumer {
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 15_000;
+  const { rebalance } = options;
   return client(settings).consumer({
-    'group.id': groupId,
+    'group.id': options.groupId,
     'enable.auto.commit': false,
-    'auto.offset.reset': startAt,
+    'auto.offset.reset': options.startAt ?? 'earliest',
     'partition.assignment.strategy': 'cooperative-sticky',
     // Without these the KafkaJS-compatible API hands out at most 32 messages per batch.
-    'js.consumer.max.batch.size': maxBatchSize,
+    'js.consumer.max.batch.size': options.maxBatchSize,
     'js.consumer.max.cache.size.per.worker.ms': 1500,
     'fetch.wait.max.ms': 50,
-    'session.timeout.ms': 15_000,
-    'heartbeat.interval.ms': 3000,
-    ...(onRevoke && {
-      // The client's own assign/unassign still runs after this.
-      rebalance_cb: (err: { code: number }, assignment: { topic: string; partition: number }[]) => {
-        if (err.code === ERR_REVOKE_PARTITIONS) onRevoke(assignment);
+    'session.timeout.ms': sessionTimeoutMs,
+    'heartbeat.interval.ms': Math.max(1000, Math.floor(sessionTimeoutMs / 5)),
+    'max.poll.interval.ms': Math.max(sessionTimeoutMs, options.maxPollIntervalMs ?? 300_000),
+    ...(rebalance && {
+      // Awaited by the client; its own assign/unassign runs after this.
+      rebalance_cb: async (err: { code: number }, assignment: TopicPartition[], fns: { assignmentLost(): boolean }) => {
+        if (err.code === ERR_ASSIGN_PARTITIONS) rebalance.assigned(assignment);
+        else await rebalance.revoked(assignment, fns.assignmentLost());
       },
     }),
   });

@@ -15,6 +15,9 @@ export function createMetrics(registry: Registry) {
     labels: new Counter({ name: 'fraud_detector_labels_total', help: 'Labels read from the labels topic, by outcome (valid: applied to features, a redelivered one changing nothing; dead_letter).', labelNames: ['outcome'] as const, registers: r }),
     lateEvents: new Counter({ name: 'fraud_detector_late_events_total', help: 'Events older than the allowed lateness: decided, not applied to features.', registers: r }),
     duplicateEvents: new Counter({ name: 'fraud_detector_duplicate_events_total', help: 'Events whose transactionId was already applied to features.', registers: r }),
+    redeliveredEvents: new Counter({ name: 'fraud_detector_redelivered_events_total', help: 'Events read again after a crash, a rebalance or a refused commit, decided on what their partition journal recorded the first time.', registers: r }),
+    commitFailures: new Counter({ name: 'fraud_detector_commit_failures_total', help: 'Offset commits the broker refused (or did not answer), by consumer (transactions, labels).', labelNames: ['consumer'] as const, registers: r }),
+    fencedBatches: new Counter({ name: 'fraud_detector_fenced_batches_total', help: 'Batches dropped because another worker had claimed their partition (a rebalance this worker had not heard of yet).', registers: r }),
     batchSize: new Histogram({ name: 'fraud_detector_batch_size', help: 'Messages per processed batch.', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers: r }),
     stageSeconds: new Histogram({ name: 'fraud_detector_stage_duration_seconds', help: 'Time per batch spent in each stage.', labelNames: ['stage'] as const, buckets: LATENCY_BUCKETS, registers: r }),
     endToEndSeconds: new Histogram({ name: 'fraud_detector_end_to_end_latency_seconds', help: 'From event time to the decision being acknowledged by Kafka.', buckets: LATENCY_BUCKETS, registers: r }),
@@ -55,8 +58,11 @@ export function initialiseMetrics(metrics: Metrics): void {
   }
   for (const kind of ['rules', 'model']) for (const result of ['success', 'failure']) metrics.reloads.inc({ kind, result }, 0);
   for (const role of ['champion', 'challenger']) metrics.modelErrors.inc({ role }, 0);
+  for (const consumer of ['transactions', 'labels']) metrics.commitFailures.inc({ consumer }, 0);
   metrics.lateEvents.inc(0);
   metrics.duplicateEvents.inc(0);
+  metrics.redeliveredEvents.inc(0);
+  metrics.fencedBatches.inc(0);
   metrics.featureConflicts.inc(0);
 }
 

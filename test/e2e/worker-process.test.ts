@@ -1,11 +1,12 @@
-// The worker as a process: killed mid-stream it loses nothing and counts nothing twice;
-// stopped with SIGTERM it drains, commits and exits 0, and a second worker takes over.
+// The worker as a process: killed mid-stream (twice) it loses nothing, counts nothing twice,
+// and decides every redelivered transaction exactly as the first time; stopped with SIGTERM
+// it drains, commits and exits 0, and a second worker takes over.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/contract/decision.js';
 import type { TransactionEvent } from '../../src/contract/transaction.js';
-import { configEnv, runCli } from '../helpers/cli.js';
+import { configEnv, runCli, type CliProcess } from '../helpers/cli.js';
 import { tx } from '../helpers/events.js';
-import { closePollingAdmin, committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { closePollingAdmin, committedOffsets, consumeAll, produce, readAll, topicSize } from '../helpers/services.js';
 import { testWorld, type TestWorld } from '../helpers/worker.js';
 
 const ACCOUNTS = 40;
@@ -31,31 +32,54 @@ async function decisionsOf(world: TestWorld, atLeast: number): Promise<Decision[
   return msgs.map((m) => JSON.parse((m.value as Buffer).toString()) as Decision);
 }
 
+/**
+ * SIGKILLs the worker at a moment it has produced decisions whose offsets are not committed
+ * (frozen with SIGSTOP while the two are compared), so that they are surely read again.
+ */
+async function killWithOutputsUncommitted(worker: CliProcess, world: TestWorld): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    worker.child.kill('SIGSTOP');
+    const [decided, committed] = [await topicSize(world.config.TOPIC_DECISIONS), await committedTotal(world)];
+    if (BigInt(decided) > committed) break;
+    worker.child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+  }
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+}
+
 describe('worker process', () => {
   afterAll(() => closePollingAdmin());
-  it('after SIGKILL mid-stream and a restart, loses no event and counts none twice', async () => {
+  it('after SIGKILLs mid-stream and restarts, loses no event, counts none twice and decides redeliveries as the first time', async () => {
     const world = testWorld({ BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1' });
     await world.setup();
     const env = configEnv(world.config);
     const events = stream(3000, 0);
-    await send(world, events);
-    const first = runCli(['run'], env);
-    await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 50 }).toBeGreaterThan(200n);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const atKill = await committedTotal(world);
-    expect(atKill).toBeLessThan(BigInt(events.length));
+    // Half the stream, a worker killed; the other half sent to the next one, killed too.
+    for (const [part, killAfter] of [[events.slice(0, 1500), 200n], [events.slice(1500), 1700n]] as const) {
+      const worker = runCli(['run'], env);
+      await send(world, part);
+      await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 20 }).toBeGreaterThan(killAfter);
+      await killWithOutputsUncommitted(worker, world);
+    }
+    expect(await committedTotal(world)).toBeLessThan(BigInt(events.length));
 
-    const second = runCli(['run'], env);
+    const last = runCli(['run'], env);
     try {
       await expect.poll(() => committedTotal(world), { timeout: 90_000, interval: 200 }).toBe(BigInt(events.length));
     } finally {
-      second.child.kill('SIGTERM');
-      await second.exited;
+      last.child.kill('SIGTERM');
+      expect(await last.exited).toBe(0);
     }
-    const decisions = await decisionsOf(world, events.length);
-    const ids = new Set(decisions.map((d) => d.transactionId));
-    expect(ids.size).toBe(events.length);
+    const decisions = (await readAll(world.config.TOPIC_DECISIONS)).map((m) => JSON.parse((m.value as Buffer).toString()) as Decision);
+    const byId = new Map<string, Decision[]>();
+    for (const d of decisions) byId.set(d.transactionId, [...(byId.get(d.transactionId) ?? []), d]);
+    expect(byId.size).toBe(events.length);
+    // Redelivered (decided before a kill, not committed): the same decision, features and all.
+    const strip = ({ decidedAt: _decidedAt, ...rest }: Decision): Omit<Decision, 'decidedAt'> => rest;
+    const redelivered = [...byId.values()].filter((ds) => ds.length > 1);
+    expect(redelivered.length).toBeGreaterThan(0);
+    for (const ds of redelivered) for (const d of ds.slice(1)) expect(strip(d)).toEqual(strip(ds[0] as Decision));
     // Features counted once: each account's latest view counts exactly its own events.
     const perAccount = new Map<string, number>();
     for (const d of decisions) perAccount.set(d.accountId, Math.max(perAccount.get(d.accountId) ?? 0, d.features.account?.count_1d ?? 0));

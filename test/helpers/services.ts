@@ -94,6 +94,22 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
 }
 
+/** Messages in the topic now: the sum over its partitions of high watermark minus low. */
+export async function topicSize(topic: string): Promise<number> {
+  pollingAdmin ??= (async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    return admin;
+  })();
+  const offsets = await (await pollingAdmin).fetchTopicOffsets(topic);
+  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+}
+
+/** Every message in the topic now, from the beginning. */
+export async function readAll(topic: string, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
+  return consumeAll(topic, await topicSize(topic), timeoutMs);
+}
+
 export async function closePollingAdmin(): Promise<void> {
   const admin = pollingAdmin;
   pollingAdmin = null;

@@ -1,6 +1,6 @@
 // Starts a real DetectorWorker in-process against the local Kafka and Redis, on fresh topics.
 import { Registry } from 'prom-client';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildPipeline, featureSetFor, redisStore, workerOptions } from '../../src/cli/build.js';
 import { topicPlan } from '../../src/kafka/admin.js';
@@ -13,8 +13,8 @@ export interface TestWorld {
   config: Config;
   /** Creates the topics of this world. */
   setup(): Promise<void>;
-  /** `wrapStore` puts a test double around the real Redis store (to make calls fail, say). */
-  start(options?: { wrapStore?: (store: FeatureStore) => FeatureStore }): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
+  /** `wrapStore` puts a test double around the real Redis store (to make calls fail, say); `logger` hears the worker's logs. */
+  start(options?: { wrapStore?: (store: FeatureStore) => FeatureStore; logger?: Logger }): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
 }
 
 export function testWorld(overrides: Record<string, string> = {}): TestWorld {
@@ -48,7 +48,7 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
         { ...workerOptions(config), maxBackoffMs: 500 },
         pipeline.deps,
         metrics,
-        pino({ level: 'silent' }),
+        options.logger ?? pino({ level: 'silent' }),
       );
       await worker.start();
       return {

@@ -33,7 +33,7 @@ describe('training and serving features', () => {
     const running = await world.start();
     try {
       await produce(world.config.TOPIC_LABELS, labels.map((l) => ({ key: l.accountId, value: JSON.stringify(l) })));
-      const committed = async (): Promise<bigint> => [...(await committedOffsets(world.config.KAFKA_GROUP_ID, world.config.TOPIC_LABELS)).values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
+      const committed = async (): Promise<bigint> => [...(await committedOffsets(`${world.config.KAFKA_GROUP_ID}-labels`, world.config.TOPIC_LABELS)).values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
       await expect.poll(committed, { timeout: 30_000 }).toBe(BigInt(labels.length));
       await produce(world.config.TOPIC_TRANSACTIONS, txs.map((t) => ({ key: t.accountId, value: JSON.stringify(t) })));
       const decisions = new Map((await consumeAll(world.config.TOPIC_DECISIONS, txs.length, 60_000)).map((m) => {

@@ -45,7 +45,8 @@ describe('worker with label-fed features', () => {
         { transactionId: 'old-1', accountId: 'mule', merchantId: 'shady', label: 'fraud', timestamp: T }, // redelivered
       ];
       await produce(world.config.TOPIC_LABELS, [...labels.map((l) => ({ key: l.accountId, value: JSON.stringify(l) })), { key: 'x', value: '{"transactionId": "no-label"}' }]);
-      const committed = async (): Promise<bigint> => [...(await committedOffsets(world.config.KAFKA_GROUP_ID, world.config.TOPIC_LABELS)).values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
+      // Labels have a group of their own, so they never take a share of the transactions' partitions.
+      const committed = async (): Promise<bigint> => [...(await committedOffsets(`${world.config.KAFKA_GROUP_ID}-labels`, world.config.TOPIC_LABELS)).values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
       await expect.poll(committed, { timeout: 30_000 }).toBe(4n);
 
       const later = tx({ transactionId: 'now-1', accountId: 'mule', merchantId: 'shady', timestamp: new Date(T + 3_600_000).toISOString() });
@@ -59,6 +60,48 @@ describe('worker with label-fed features', () => {
       expect(await running.registry.getSingleMetricAsString('fraud_detector_labels_total')).toMatch(/outcome="valid"} 3/);
     } finally {
       await running.stop();
+    }
+  });
+});
+
+describe('two workers with label-fed features', () => {
+  afterAll(() => closePollingAdmin());
+
+  it('each hold transactions partitions, and each label is applied once across them', async () => {
+    // The default feature set reads fraud-labels (merchant.fraud_count_7d, fraud_rate_7d).
+    const world = testWorld({ TRANSACTIONS_PARTITIONS: '4' });
+    await world.setup();
+    const T = Date.now() - 2 * 3_600_000;
+    const labels = Array.from({ length: 40 }, (_, i) => ({ transactionId: `old-${i}`, accountId: `acct-${i}`, merchantId: 'shop', label: i % 4 === 0 ? 'fraud' : 'legit', timestamp: T + i }));
+    await produce(world.config.TOPIC_LABELS, labels.map((l) => ({ key: l.accountId, value: JSON.stringify(l) })));
+    const a = await world.start();
+    const b = await world.start();
+    const partitions = [new Set<number>(), new Set<number>()];
+    a.worker.onBatch((r) => partitions[0]?.add(r.partition));
+    b.worker.onBatch((r) => partitions[1]?.add(r.partition));
+    try {
+      const labelsCommitted = async (): Promise<bigint> => [...(await committedOffsets(`${world.config.KAFKA_GROUP_ID}-labels`, world.config.TOPIC_LABELS)).values()].reduce((x, y) => x + (y > 0n ? y : 0n), 0n);
+      await expect.poll(labelsCommitted, { timeout: 60_000 }).toBe(40n);
+      // Keyed by account, over every partition of the transactions topic; in rounds, until the
+      // group has settled with both members (a cooperative rebalance takes a few seconds).
+      const committed = async (): Promise<bigint> => [...(await committedOffsets(world.config.KAFKA_GROUP_ID, world.config.TOPIC_TRANSACTIONS)).values()].reduce((x, y) => x + (y > 0n ? y : 0n), 0n);
+      let sent = 0;
+      for (let round = 0; round < 20 && (sent === 0 || partitions.some((p) => p.size === 0)); round++) {
+        const later = Array.from({ length: 50 }, (_, k) => sent + k).map((i) => tx({ transactionId: `now-${i}`, accountId: `acct-${i % 50}`, merchantId: 'shop', timestamp: new Date(T + 3_600_000 + i).toISOString() }));
+        await produce(world.config.TOPIC_TRANSACTIONS, later.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })));
+        sent += later.length;
+        await expect.poll(committed, { timeout: 60_000 }).toBe(BigInt(sent));
+      }
+      expect(partitions[0]?.size).toBeGreaterThan(0);
+      expect(partitions[1]?.size).toBeGreaterThan(0);
+      expect(new Set([...(partitions[0] ?? []), ...(partitions[1] ?? [])]).size).toBe(4);
+      const applied = async (running: typeof a): Promise<number> => Number(/outcome="valid"} (\d+)/.exec(await running.registry.getSingleMetricAsString('fraud_detector_labels_total'))?.[1] ?? 0);
+      expect((await applied(a)) + (await applied(b))).toBe(40);
+      const decisions = (await consumeAll(world.config.TOPIC_DECISIONS, sent, 30_000)).map((m) => JSON.parse((m.value as Buffer).toString()) as Decision);
+      expect(new Set(decisions.map((d) => d.transactionId)).size).toBe(sent);
+      expect(decisions.every((d) => d.features.merchant?.fraud_count_7d === 10 && d.features.merchant.fraud_rate_7d === 0.25)).toBe(true);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });

@@ -10,7 +10,9 @@
 // the rows of its journal entry (a hash field per entry, see journalField).
 // Reply: the 1-based indexes of the keys whose version had changed (not written); or, when a
 // partition's owner is no longer the one that claimed that epoch, the negative 1-based indexes
-// of those partitions, and nothing is written.
+// of those partitions, and nothing is written. An owner key that is gone (Redis lost its data)
+// is set back to the caller's epoch: nobody has claimed the partition since, and a later
+// claim still counts up from there.
 import type { EntityState } from '../entity-state.js';
 import { encodedLength, writeState } from '../state-codec.js';
 import type { StateSpec } from '../windows.js';
@@ -26,10 +28,14 @@ export const CAS_SCRIPT = `
 local n = tonumber(ARGV[3])
 local journals = (#KEYS - n) / 2
 local fenced = {}
+local unowned = {}
 for j = 1, journals do
-  if redis.call('GET', KEYS[n + 2 * j - 1]) ~= ARGV[2 + 3 * j] then fenced[#fenced + 1] = -j end
+  local owner = redis.call('GET', KEYS[n + 2 * j - 1])
+  if owner == false then unowned[#unowned + 1] = j
+  elseif owner ~= ARGV[2 + 3 * j] then fenced[#fenced + 1] = -j end
 end
 if #fenced > 0 then return fenced end
+for _, j in ipairs(unowned) do redis.call('SET', KEYS[n + 2 * j - 1], ARGV[2 + 3 * j]) end
 local blob = ARGV[2]
 local pos = 1
 local conflicts = {}
