@@ -29,19 +29,10 @@ interface Dashboard {
 describe('promtool', () => {
   it('accepts the rules and passes their unit tests', async () => {
     const checked = await run('promtool', ['check', 'rules', RULES]);
-    expect(checked.stdout).toMatch(/SUCCESS: 26 rules found/);
+    expect(checked.stdout).toMatch(/SUCCESS: 28 rules found/);
     const tested = await run('promtool', ['test', 'rules', 'deploy/prometheus/fraud-detector.rules.test.yaml']);
     expect(tested.stdout).toMatch(/SUCCESS/);
-    // Every alert has a test that fires it and a test in which it stays silent.
-    const tests = parse(readFileSync('deploy/prometheus/fraud-detector.rules.test.yaml', 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts?: unknown[] }[] }[] };
-    const cases = tests.tests.flatMap((t) => t.alert_rule_test);
-    const alerts = (parse(readFileSync(RULES, 'utf8')) as RuleFile).groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
-    for (const a of alerts) {
-      expect(cases.some((c) => c.alertname === a.alert && (c.exp_alerts?.length ?? 0) > 0), `${a.alert} fires somewhere`).toBe(true);
-      expect(cases.some((c) => c.alertname === a.alert && (c.exp_alerts?.length ?? 0) === 0), `${a.alert} stays silent somewhere`).toBe(true);
-      const anchor = a.annotations?.runbook_url?.split('#')[1];
-      expect(readFileSync('docs/runbook.md', 'utf8'), `runbook section for ${a.alert}`).toContain(`<a id="${anchor}"></a>`);
-    }
+    // That every alert has a firing and a silent case and a runbook section: test/unit/deploy.test.ts.
   });
 });
 

@@ -3,6 +3,7 @@
 // environment is exactly settings the configuration accepts, the probes are the server's paths on
 // its port, the grace period outlasts the drain, the autoscaler stops at the partition count, the
 // mounted rules and alert rules are the repository's, and the image runs the tested install scripts.
+// Every alert has a unit test in which it fires and one in which it stays silent, and a runbook section.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +116,36 @@ describe('Kubernetes manifests', () => {
     expect(parseRulesFile('default.yaml', rules['default.yaml'] as string, DEFAULT_FEATURE_SET, NO_LISTS).rules.length).toBeGreaterThan(0);
     const groups = (parse(readFileSync('deploy/prometheus/fraud-detector.rules.yaml', 'utf8')) as { groups: unknown[] }).groups;
     expect(find<{ spec: { groups: unknown[] } }>('PrometheusRule').spec.groups).toEqual(groups);
+  });
+});
+
+describe('the alert rules', () => {
+  interface Rule { record?: string; alert?: string; labels?: { severity?: string }; annotations?: Record<string, string> }
+  interface AlertCase { alertname: string; exp_alerts?: unknown[] }
+  const alerts = (parse(readFileSync('deploy/prometheus/fraud-detector.rules.yaml', 'utf8')) as { groups: { rules: Rule[] }[] }).groups
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert !== undefined);
+  const cases = (parse(readFileSync('deploy/prometheus/fraud-detector.rules.test.yaml', 'utf8')) as { tests: { alert_rule_test: AlertCase[] }[] }).tests
+    .flatMap((t) => t.alert_rule_test);
+  const runbook = readFileSync('docs/runbook.md', 'utf8');
+
+  it('each have a unit test in which they fire and one in which they stay silent', () => {
+    for (const a of alerts) {
+      expect(cases.some((c) => c.alertname === a.alert && (c.exp_alerts?.length ?? 0) > 0), `${a.alert} fires somewhere`).toBe(true);
+      expect(cases.some((c) => c.alertname === a.alert && (c.exp_alerts?.length ?? 0) === 0), `${a.alert} stays silent somewhere`).toBe(true);
+    }
+    expect(cases.filter((c) => !alerts.some((a) => a.alert === c.alertname)).map((c) => c.alertname)).toEqual([]);
+  });
+
+  it('each link a runbook section of their own name, and have a severity', () => {
+    for (const a of alerts) {
+      const [path, anchor] = (a.annotations?.runbook_url ?? '').split('#');
+      expect(path, `${a.alert} runbook_url`).toBe('docs/runbook.md');
+      expect(runbook, `runbook section for ${a.alert}`).toContain(`<a id="${anchor}"></a>\n## ${a.alert}\n`);
+      expect(['warning', 'page'], `${a.alert} severity`).toContain(a.labels?.severity);
+    }
+    // No section for an alert that no longer exists.
+    expect([...runbook.matchAll(/^## (\S+)$/gm)].map((m) => m[1])).toEqual(alerts.map((a) => a.alert));
   });
 });
 
