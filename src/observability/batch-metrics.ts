@@ -19,7 +19,8 @@ export function recordOutcomes(metrics: Metrics, decided: readonly Decided[], dl
     metrics.scores.observe(d.score);
     champion.observe(d.modelScore);
     if (d.challengerScore !== null) challenger.observe(d.challengerScore);
-    metrics.endToEndSeconds.observe(Math.max(0, now - d.eventTimeMs) / 1000);
+    // A redelivered decision's latency is its first decision's, already observed.
+    if (!d.replayed) metrics.endToEndSeconds.observe(Math.max(0, now - d.eventTimeMs) / 1000);
     if (d.tooLate) metrics.lateEvents.inc();
     if (d.duplicate) metrics.duplicateEvents.inc();
     if (d.replayed) redelivered++;
