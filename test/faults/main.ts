@@ -1,0 +1,79 @@
+// The fault suite's command (scripts/faults.sh starts the services and runs this):
+//   node --import tsx test/faults/main.ts [--profile short|full] [--scenario NAME[,NAME]] [--json FILE] [--keep] [--seed N]
+// Runs the scenarios one after another, prints the table, and exits 1 when a must-be-0
+// column is not 0 or a scenario could not be run to its verdict.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FAULTS_DIR, FaultCluster, faultServices } from './cluster.js';
+import { PROFILES, type Profile } from './profiles.js';
+import { details, failures, table, type ScenarioOutcome } from './report.js';
+import { runScenario, SCENARIOS, type SuiteContext } from './scenario.js';
+
+export interface SuiteReport {
+  profile: Profile['name'];
+  runId: string;
+  startedAt: string;
+  seconds: number;
+  passed: boolean;
+  scenarios: ScenarioOutcome[];
+  table: string;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string', default: 'full' },
+      scenario: { type: 'string', multiple: true },
+      json: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '42' },
+    },
+  });
+  const profile = PROFILES[values.profile as Profile['name']];
+  if (profile === undefined) throw new Error(`--profile: short or full, not ${values.profile}`);
+  const scenarios = (values.scenario ?? Object.keys(SCENARIOS)).flatMap((s) => s.split(','));
+  for (const s of scenarios) if (!(s in SCENARIOS)) throw new Error(`--scenario: no scenario ${s}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`);
+  const runId = Date.now().toString(36);
+  const runDir = join(FAULTS_DIR, 'runs', runId);
+  mkdirSync(runDir, { recursive: true });
+  const say = (line: string): void => console.log(`[faults] ${line}`);
+  const cluster = new FaultCluster(faultServices(), join(runDir, 'services.log'));
+  const suite: SuiteContext = { services: cluster.services, cluster, profile, runId, runDir, seed: Number(values.seed), keep: values.keep, say };
+  say(`profile ${profile.name}, scenarios ${scenarios.join(', ')}; logs in ${runDir}`);
+  const started = Date.now();
+  const outcomes: ScenarioOutcome[] = [];
+  try {
+    for (const scenario of scenarios) {
+      const t0 = Date.now();
+      say(`${scenario}: starting`);
+      try {
+        // A scenario that failed midway may have left brokers down.
+        await cluster.servicesScript('up');
+        outcomes.push(await runScenario(suite, scenario));
+      } catch (err) {
+        outcomes.push({ scenario, seconds: (Date.now() - t0) / 1000, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      }
+      const last = outcomes.at(-1) as ScenarioOutcome;
+      say(`${scenario}: ${failures(last).length === 0 ? 'pass' : `FAIL: ${failures(last).join('; ')}`} (${Math.round((Date.now() - t0) / 1000)} s)`);
+    }
+  } finally {
+    await cluster.close();
+  }
+  const report: SuiteReport = { profile: profile.name, runId, startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, passed: outcomes.every((o) => failures(o).length === 0), scenarios: outcomes, table: table(outcomes) };
+  const json = JSON.stringify(report, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  writeFileSync(join(runDir, 'report.json'), json);
+  if (values.json) writeFileSync(values.json, json);
+  console.log(`\nfault suite, profile ${profile.name}, ${Math.round(report.seconds)} s (report: ${join(runDir, 'report.json')})\n`);
+  console.log(report.table);
+  console.log(`\n${details(outcomes)}`);
+  return report.passed ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`[faults] ${err.stack ?? err.message}`);
+    process.exit(2);
+  },
+);
