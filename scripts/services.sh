@@ -192,8 +192,8 @@ kafka_start_node() { # kafka_start_node <nodes> <node-id>: starts it unless it r
       kafka.tools.StorageTool format -t "$(cat "$state_dir/kafka/cluster-$nodes.id")" -c "$dir/server.properties" \
       >"$dir/format.log" 2>&1 || die "storage format failed; see $dir/format.log"
   fi
-  # A restarted node keeps the previous run's log (the fault suite restarts nodes on purpose).
-  if [ -s "$dir/broker.log" ]; then cat "$dir/broker.log" >>"$dir/broker.previous.log"; fi
+  # A restarted node keeps its previous run's log (the fault suite restarts nodes on purpose).
+  if [ -s "$dir/broker.log" ]; then mv "$dir/broker.log" "$dir/broker.previous.log"; fi
   log "starting kafka node $id on 127.0.0.1:$port (log: $dir/broker.log)"
   nohup java "-Xmx$kafka_heap" "-Xms$kafka_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \

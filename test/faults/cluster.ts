@@ -138,11 +138,11 @@ export class FaultCluster {
   }
 
   /**
-   * Waits until the group has committed everything in `topics`: true when lag reaches 0,
-   * false when it made no progress for `stallMs` or `timeoutMs` passed.
+   * Waits until the group has committed everything in `topics`: true when lag reaches 0;
+   * false once it has not moved for `stallMs` (and `notBeforeMs` has passed), or at `timeoutMs`.
    */
-  async waitCaughtUp(groupId: string, topics: string[], timeoutMs: number, stallMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
+  async waitCaughtUp(groupId: string, topics: string[], o: { timeoutMs: number; stallMs: number; notBeforeMs?: number }): Promise<boolean> {
+    const deadline = Date.now() + o.timeoutMs;
     let last = -1;
     let lastChange = Date.now();
     while (Date.now() < deadline) {
@@ -156,7 +156,7 @@ export class FaultCluster {
       if (lag !== last) {
         last = lag;
         lastChange = Date.now();
-      } else if (Date.now() - lastChange > stallMs) {
+      } else if (Date.now() - lastChange > o.stallMs && Date.now() > (o.notBeforeMs ?? 0)) {
         return false;
       }
       await sleep(500);

@@ -4,7 +4,7 @@
 // graceful Redis restarts. Choices (which worker, partition, broker) follow a seeded random.
 import type { Random } from '../../src/simulate/random.js';
 import { NODE_IDS, type FaultCluster } from './cluster.js';
-import { sleep, type WorkerFleet } from './workers.js';
+import { sleep, type WorkerFleet, type WorkerProcess } from './workers.js';
 
 export interface FaultContext {
   fleet: WorkerFleet;
@@ -18,6 +18,8 @@ export interface FaultContext {
   log: (text: string) => void;
   /** When 2 of the 3 brokers were down: the workers had to report not-ready then. */
   outages: { startMs: number; endMs: number }[];
+  /** When a worker last left without leaving the group (SIGKILL): its partitions wait for its session to time out. */
+  lastUncleanExitMs: number;
 }
 
 export async function killWorkers(ctx: FaultContext, count: number, everyS: number): Promise<void> {
@@ -27,6 +29,7 @@ export async function killWorkers(ctx: FaultContext, count: number, everyS: numb
     if (live.length === 0) continue;
     const victim = ctx.rng.pick(live);
     await ctx.fleet.kill(victim);
+    ctx.lastUncleanExitMs = Date.now();
     const next = await ctx.fleet.start();
     ctx.log(`kill ${i}/${count}: SIGKILL ${victim.name}, started ${next.name}`);
   }
@@ -43,7 +46,7 @@ export async function rebalanceStorm(ctx: FaultContext, durationS: number, every
       ctx.log(`storm: ${w.name} joins (${live.length + 1} workers)`);
     } else {
       const w = ctx.rng.pick(live);
-      void ctx.fleet.drain(w);
+      leave(ctx, w);
       ctx.log(`storm: ${w.name} leaves (SIGTERM, ${live.length - 1} workers)`);
     }
     await sleep(everyS * 1000);
@@ -51,12 +54,19 @@ export async function rebalanceStorm(ctx: FaultContext, durationS: number, every
   await restoreWorkers(ctx);
 }
 
+/** SIGTERM: a drain like any other; one that does not exit 0 left without leaving the group. */
+function leave(ctx: FaultContext, w: WorkerProcess): void {
+  void ctx.fleet.drain(w).then((d) => {
+    if (d.code !== 0) ctx.lastUncleanExitMs = Date.now();
+  });
+}
+
 /** Back to `ctx.workers` live workers. */
 export async function restoreWorkers(ctx: FaultContext): Promise<void> {
   let live = ctx.fleet.live();
   while (live.length > ctx.workers) {
-    const w = live[live.length - 1] as (typeof live)[number];
-    void ctx.fleet.drain(w);
+    const w = live[live.length - 1] as WorkerProcess;
+    leave(ctx, w);
     ctx.log(`${w.name} leaves (SIGTERM): back to ${ctx.workers} workers`);
     live = ctx.fleet.live();
   }
@@ -66,18 +76,25 @@ export async function restoreWorkers(ctx: FaultContext): Promise<void> {
   }
 }
 
-/** Stops a broker (odd bounces SIGKILL, even ones a clean SIGTERM), keeps it down `downS`, starts it. */
+/** Stops a broker (SIGKILL, or a clean SIGTERM: a controlled shutdown), keeps it down `downS`, starts it. */
 async function bounce(ctx: FaultContext, node: number, hard: boolean, downS: number, what: string): Promise<void> {
   const t0 = Date.now();
   if (hard) await ctx.cluster.killNode(node);
   else await ctx.cluster.stopNode(node);
+  const stopped = Date.now();
   await sleep(downS * 1000);
+  const t1 = Date.now();
   await ctx.cluster.startNode(node);
-  ctx.log(`${what}: broker ${node} ${hard ? 'SIGKILL' : 'SIGTERM'}, back after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  ctx.log(`${what}: broker ${node} ${hard ? 'SIGKILL' : 'SIGTERM'} (stopped in ${seconds(stopped - t0)}), down ${downS} s, started in ${seconds(Date.now() - t1)}`);
 }
 
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Before a broker goes down, every replica back in sync: two brokers out of the ISR at once would be an outage. */
 async function inSync(ctx: FaultContext): Promise<void> {
+  const t0 = Date.now();
   if (!(await ctx.cluster.waitInSync(ctx.topics))) ctx.log('replicas still not in sync after 120 s; going on');
+  else if (Date.now() - t0 > 2000) ctx.log(`replicas back in sync after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 export async function bounceLeaders(ctx: FaultContext, count: number, downS: number): Promise<void> {
@@ -85,15 +102,18 @@ export async function bounceLeaders(ctx: FaultContext, count: number, downS: num
     await inSync(ctx);
     const leaders = await ctx.cluster.leaders(ctx.transactionsTopic);
     const partition = ctx.rng.pick([...leaders.keys()]);
-    await bounce(ctx, leaders.get(partition) as number, i % 2 === 1, downS, `leader bounce ${i}/${count} (partition ${partition})`);
+    // Clean first, then hard, in turn; the controller bounces take the other turn.
+    await bounce(ctx, leaders.get(partition) as number, i % 2 === 0, downS, `leader bounce ${i}/${count} (partition ${partition})`);
   }
   await inSync(ctx);
 }
 
 export async function bounceControllers(ctx: FaultContext, count: number, downS: number): Promise<void> {
   for (let i = 1; i <= count; i++) {
-    await inSync(ctx);
-    const controller = await ctx.cluster.activeController();
+    // Asked while the replicas get back in sync: nothing changes the controller meanwhile.
+    const t0 = Date.now();
+    const [controller] = await Promise.all([ctx.cluster.activeController(), inSync(ctx)]);
+    ctx.log(`the active controller is node ${controller} (MetadataQuorumCommand, ${seconds(Date.now() - t0)})`);
     await bounce(ctx, controller, i % 2 === 1, downS, `controller bounce ${i}/${count} (active controller)`);
   }
   await inSync(ctx);

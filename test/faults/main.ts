@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FAULTS_DIR, FaultCluster, faultServices } from './cluster.js';
 import { PROFILES, type Profile } from './profiles.js';
-import { details, failures, table, type ScenarioOutcome } from './report.js';
-import { runScenario, SCENARIOS, type SuiteContext } from './scenario.js';
+import { details, failures, table, type ScenarioError, type ScenarioOutcome } from './report.js';
+import { conclude, exercise, ISOLATED, prepareScenario, scenarioError, SCENARIOS, type PreparedScenario, type SuiteContext } from './scenario.js';
 
 export interface SuiteReport {
   profile: Profile['name'];
@@ -43,19 +43,28 @@ async function main(): Promise<number> {
   say(`profile ${profile.name}, scenarios ${scenarios.join(', ')}; logs in ${runDir}`);
   const started = Date.now();
   const outcomes: ScenarioOutcome[] = [];
+  // Resolves to the prepared scenario or to what stopped it; `up` first, as a scenario that
+  // failed midway may have left brokers down.
+  const prepare = (scenario: string): Promise<PreparedScenario | ScenarioError> => {
+    const t0 = Date.now();
+    say(`${scenario}: preparing`);
+    return cluster.servicesScript('up').then(() => prepareScenario(suite, scenario)).catch((err: unknown) => scenarioError(scenario, t0, err));
+  };
+  // A stage's scenarios run side by side; the next stage prepares while this one's clean runs
+  // and verification go on, and its faults wait for them.
+  const prepareStage = (stage: string[] | undefined): Promise<(PreparedScenario | ScenarioError)[]> => Promise.all((stage ?? []).map(prepare));
+  const stages = stagesOf(scenarios);
   try {
-    for (const scenario of scenarios) {
-      const t0 = Date.now();
-      say(`${scenario}: starting`);
-      try {
-        // A scenario that failed midway may have left brokers down.
-        await cluster.servicesScript('up');
-        outcomes.push(await runScenario(suite, scenario));
-      } catch (err) {
-        outcomes.push({ scenario, seconds: (Date.now() - t0) / 1000, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    let next = prepareStage(stages[0]);
+    for (let i = 0; i < stages.length; i++) {
+      const prepared = await next;
+      say(`${prepared.map((p) => p.scenario).join(' and ')}: faults`);
+      const exercised = await Promise.all(prepared.map((p) => ('error' in p ? Promise.resolve(p) : exercise(suite, p))));
+      next = prepareStage(stages[i + 1]);
+      for (const outcome of await Promise.all(exercised.map((e) => ('error' in e ? Promise.resolve(e) : conclude(suite, e))))) {
+        outcomes.push(outcome);
+        say(`${outcome.scenario}: ${failures(outcome).length === 0 ? 'pass' : `FAIL: ${failures(outcome).join('; ')}`} (${Math.round(outcome.seconds)} s)`);
       }
-      const last = outcomes.at(-1) as ScenarioOutcome;
-      say(`${scenario}: ${failures(last).length === 0 ? 'pass' : `FAIL: ${failures(last).join('; ')}`} (${Math.round((Date.now() - t0) / 1000)} s)`);
     }
   } finally {
     await cluster.close();
@@ -68,6 +77,17 @@ async function main(): Promise<number> {
   console.log(report.table);
   console.log(`\n${details(outcomes)}`);
   return report.passed ? 0 : 1;
+}
+
+/** Consecutive scenarios whose faults touch only their own workers share a stage; the others run alone. */
+function stagesOf(scenarios: string[]): string[][] {
+  const stages: string[][] = [];
+  for (const s of scenarios) {
+    const last = stages.at(-1);
+    if (last !== undefined && ISOLATED.has(s) && last.every((x) => ISOLATED.has(x))) last.push(s);
+    else stages.push([s]);
+  }
+  return stages;
 }
 
 main().then(

@@ -26,17 +26,19 @@ export const PROFILES: Record<Profile['name'], Profile> = {
   short: {
     name: 'short',
     rate: 100,
-    warmupS: 3,
-    cooldownS: 2,
+    warmupS: 2,
+    cooldownS: 1,
     workers: 3,
-    kills: { count: 3, everyS: 4 },
-    storm: { durationS: 15, everyS: 3, maxWorkers: 5 },
+    kills: { count: 2, everyS: 3 },
+    storm: { durationS: 12, everyS: 3, maxWorkers: 5 },
     leaderBounces: 1,
     controllerBounces: 1,
     bounceDownS: 3,
-    outageS: 20,
+    outageS: 10,
     redisRestarts: 1,
-    all: { kills: 2, stormS: 9, leaderBounces: 1, controllerBounces: 0, outageS: 12, redisRestarts: 1 },
+    // The controller bounce and the outage have their own scenarios; here they would add most
+    // of a minute of broker restarts.
+    all: { kills: 2, stormS: 6, leaderBounces: 1, controllerBounces: 0, outageS: 0, redisRestarts: 1 },
   },
   full: {
     name: 'full',

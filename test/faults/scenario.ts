@@ -16,6 +16,7 @@ import { bounceControllers, bounceLeaders, brokerOutage, killWorkers, rebalanceS
 import { DEFAULT_INPUT, type InputOptions } from './input.js';
 import type { ProducerJob, ProducerSummary } from './producer.js';
 import type { Profile } from './profiles.js';
+import type { ScenarioError, ScenarioOutcome } from './report.js';
 import { readToEnd, type TopicRecord } from './read-topics.js';
 import { deletePrefix, readPrefix } from './redis-state.js';
 import { compareStates, type StateDiff } from './state-compare.js';
@@ -23,6 +24,9 @@ import { verifyOutputs, type OutputVerdict } from './verify.js';
 import { sleep, WorkerFleet, type DrainExit, type ReadyProbe } from './workers.js';
 
 type Faults = (ctx: FaultContext, p: Profile) => Promise<unknown>;
+
+/** Scenarios whose faults touch only their own workers: they may run side by side. */
+export const ISOLATED = new Set(['worker-kill', 'rebalance-storm']);
 
 export const SCENARIOS: Record<string, Faults> = {
   'worker-kill': (ctx, p) => killWorkers(ctx, p.kills.count, p.kills.everyS),
@@ -47,7 +51,7 @@ async function infrastructureLane(ctx: FaultContext, p: Profile): Promise<void> 
     if (i < p.all.leaderBounces) steps.push(() => bounceLeaders(ctx, 1, p.bounceDownS));
     if (i < p.all.controllerBounces) steps.push(() => bounceControllers(ctx, 1, p.bounceDownS));
   }
-  steps.splice(Math.floor(steps.length / 2), 0, () => brokerOutage(ctx, p.all.outageS));
+  if (p.all.outageS > 0) steps.splice(Math.floor(steps.length / 2), 0, () => brokerOutage(ctx, p.all.outageS));
   steps.push(() => restartRedis(ctx, p.all.redisRestarts));
   for (const step of steps) await step();
 }
@@ -61,6 +65,8 @@ export interface SuiteContext {
   seed: number;
   keep: boolean;
   say: (line: string) => void;
+  /** The min.insync.replicas of the first scenario's transactions topic, read from the broker. */
+  minInsyncReplicas?: Promise<{ topic: string; value: string | undefined }>;
 }
 
 export interface ScenarioResult {
@@ -122,6 +128,9 @@ function workerSettings(names: Names, outputs: Names['outputs'], group: string, 
     MODEL_PATH: 'models/default.onnx',
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
+    // Retries back off up to 3 s instead of 10: the same retries, sooner, so a stuck lag is
+    // told from a retry's pause in seconds (see waitCaughtUp below).
+    RETRY_MAX_BACKOFF_MS: '3000',
   };
 }
 
@@ -148,8 +157,11 @@ async function checkReplication(suite: SuiteContext, names: Names): Promise<void
   if (meta === null) meta = await suite.cluster.metadata(topics);
   const wrong = meta.flatMap((t) => t.partitions.filter((p) => p.replicas.length !== 3).map((p) => `${t.name}/${p.partitionId}: ${p.replicas.length} replicas`));
   if (wrong.length > 0) throw new Error(`topics not at replication factor 3: ${wrong.join(', ')}`);
-  const configs = await topicConfigs(suite.services.brokers.split(',')[0] as string, names.tx);
-  if (configs['min.insync.replicas'] !== '2') throw new Error(`${names.tx}: min.insync.replicas is ${configs['min.insync.replicas'] ?? "the broker's default"}, not 2`);
+  // Every scenario's topics come from the same command: one reading of one topic's configs
+  // (a JVM, 2-3 s of CPU) proves the flag lands.
+  suite.minInsyncReplicas ??= topicConfigs(suite.services.brokers.split(',')[0] as string, names.tx).then((c) => ({ topic: names.tx, value: c['min.insync.replicas'] }));
+  const { topic, value } = await suite.minInsyncReplicas;
+  if (value !== '2') throw new Error(`${topic}: min.insync.replicas is ${value ?? "the broker's default"}, not 2`);
 }
 
 function startProducer(suite: SuiteContext, names: Names, input: InputOptions, log: string): { stop: () => Promise<ProducerSummary> } {
@@ -170,9 +182,30 @@ function startProducer(suite: SuiteContext, names: Names, input: InputOptions, l
   };
 }
 
-export async function runScenario(suite: SuiteContext, scenario: string): Promise<ScenarioResult> {
-  const faults = SCENARIOS[scenario];
-  if (faults === undefined) throw new Error(`no scenario ${scenario}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`);
+/** A scenario with its topics made and its workers ready, waiting for its faults. */
+export interface PreparedScenario {
+  scenario: string;
+  t0: number;
+  names: Names;
+  env: Record<string, string>;
+  logDir: string;
+  fleet: WorkerFleet;
+  ctx: FaultContext;
+  timeline: string[];
+}
+
+/** After the faults and the drain: what the cluster and the workers said, before the outputs are read. */
+export interface ExercisedScenario extends PreparedScenario {
+  producer: ProducerSummary;
+  cleanRun: Promise<{ exit: number | null; caughtUp: boolean }>;
+  caughtUp: boolean;
+  drains: DrainExit[];
+  lag: number;
+  labelsLag: number;
+}
+
+/** Topics (RF 3, min ISR 2, checked), and the workers started and ready. */
+export async function prepareScenario(suite: SuiteContext, scenario: string): Promise<PreparedScenario> {
   const t0 = Date.now();
   const names = namesFor(suite.runId, scenario);
   const logDir = join(suite.runDir, scenario);
@@ -183,61 +216,142 @@ export async function runScenario(suite: SuiteContext, scenario: string): Promis
     timeline.push(line);
     suite.say(`  ${scenario} ${line}`);
   };
-  const group = names.base;
-  const env = detectorEnv(suite.services, workerSettings(names, names.outputs, group, names.base));
+  const env = detectorEnv(suite.services, workerSettings(names, names.outputs, names.base, names.base));
   await createTopics(env, join(logDir, 'topics.log'));
   // Checked while the workers start; caught here so a failure waits for its await.
   const replication = checkReplication(suite, names).then(() => null, (err: Error) => err);
   const fleet = new WorkerFleet(env, logDir);
-  const ctx: FaultContext = { fleet, cluster: suite.cluster, rng: new Random(suite.seed), transactionsTopic: names.tx, topics: [names.tx, names.labels, ...Object.values(names.outputs), '__consumer_offsets'], workers: suite.profile.workers, log, outages: [] };
+  const ctx: FaultContext = { fleet, cluster: suite.cluster, rng: new Random(suite.seed), transactionsTopic: names.tx, topics: [names.tx, names.labels, ...Object.values(names.outputs), '__consumer_offsets'], workers: suite.profile.workers, log, outages: [], lastUncleanExitMs: 0 };
+  const prepared = { scenario, t0, names, env, logDir, fleet, ctx, timeline };
   try {
     const started = await Promise.all(Array.from({ length: suite.profile.workers }, () => fleet.start()));
     await Promise.all(started.map((w) => fleet.waitReady(w)));
     const replicationError = await replication;
     if (replicationError !== null) throw replicationError;
     log(`${started.length} workers ready; topics at RF 3, min.insync.replicas 2`);
-    fleet.startProbing();
-    const producer = startProducer(suite, names, { ...DEFAULT_INPUT, seed: suite.seed, rate: suite.profile.rate }, join(logDir, 'producer.log'));
-    await sleep(suite.profile.warmupS * 1000);
-    await faults(ctx, suite.profile);
-    await sleep(suite.profile.cooldownS * 1000);
-    const summary = await producer.stop();
-    log(`producer stopped: ${summary.sent} transactions (${summary.malformed} malformed), ${summary.labels} labels, ${summary.failed} failed`);
-    const caughtUp = await suite.cluster.waitCaughtUp(group, [names.tx, names.labels], 240_000, 30_000);
-    log(caughtUp ? 'group caught up' : 'group did not catch up (lag stalled); draining anyway');
-    const drains = await fleet.drainAll();
-    fleet.stopProbing();
-    log(`drained: ${drains.length} SIGTERM exits, codes ${[...new Set(drains.map((d) => d.code))].join(', ')}`);
-    const [lag, labelsLag] = await Promise.all([suite.cluster.lag(group, names.tx), suite.cluster.lag(group, names.labels)]);
-    const [cleanRun, topics] = await Promise.all([cleanRunOf(suite, names, logDir, log), readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq])]);
-    const verdict = verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) });
-    const [faultStates, cleanStates] = await Promise.all([readPrefix(suite.services.redisUrl, names.base), readPrefix(suite.services.redisUrl, `${names.base}-clean`)]);
-    // The workers run the built-in feature set (no FEATURES_FILE) at the configured lateness.
-    const redis = compareStates(faultStates, cleanStates, DEFAULT_FEATURE_SET, loadConfig(env).ALLOWED_LATENESS_MS);
-    const readiness = outageReadiness(ctx.outages, fleet.probes, log);
-    const result: ScenarioResult = {
-      scenario,
-      seconds: (Date.now() - t0) / 1000,
-      verdict,
-      lag,
-      labelsLag,
-      drains,
-      drainFailures: drains.filter((d) => d.code !== 0).length,
-      redis,
-      ...readiness,
-      producer: summary,
-      caughtUp,
-      cleanRun,
-      timeline,
-      workerLogs: summariseLogs(fleet.all().map((w) => w.log)),
-      logDir,
-    };
-    writeFileSync(join(logDir, 'result.json'), JSON.stringify(result, null, 2));
-    if (!suite.keep) await cleanUp(suite, names);
-    return result;
-  } finally {
+    return prepared;
+  } catch (err) {
     await fleet.killAll();
+    throw err;
   }
+}
+
+/** The steady input, the faults, a wait for the group to catch up, then every worker drained. */
+async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promise<ExercisedScenario> {
+  const faults = SCENARIOS[p.scenario] as Faults;
+  const { fleet, ctx, names } = p;
+  fleet.startProbing();
+  const producer = startProducer(suite, names, { ...DEFAULT_INPUT, seed: suite.seed, rate: suite.profile.rate }, join(p.logDir, 'producer.log'));
+  await sleep(suite.profile.warmupS * 1000);
+  await faults(ctx, suite.profile);
+  await sleep(suite.profile.cooldownS * 1000);
+  const summary = await producer.stop();
+  ctx.log(`producer stopped: ${summary.sent} transactions (${summary.malformed} malformed), ${summary.labels} labels, ${summary.failed} failed`);
+  // The input is complete and the faults are over: the clean run starts now, beside the
+  // catch-up and the drain (conclude waits for it before the next scenario's faults).
+  const cleanRun = cleanRunOf(suite, names, p.logDir, ctx.log).catch((err: Error) => {
+    ctx.log(`clean run failed: ${err.message}`);
+    return { exit: null, caughtUp: false };
+  });
+  const settled = await waitSettled(suite, names, ctx.lastUncleanExitMs + 18_000);
+  const caughtUp = settled === 'caught up';
+  ctx.log(`group ${settled}; draining`);
+  const drains = await fleet.drainAll();
+  fleet.stopProbing();
+  ctx.log(`drained: ${drains.length} SIGTERM exits, codes ${[...new Set(drains.map((d) => d.code))].join(', ')}`);
+  const [lag, labelsLag] = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(names.base, names.labels)]);
+  return { ...p, producer: summary, cleanRun, caughtUp, drains, lag, labelsLag };
+}
+
+/** The clean run, then the outputs and the Redis states verified; the scenario's topics and keys deleted. */
+async function concludeScenario(suite: SuiteContext, e: ExercisedScenario): Promise<ScenarioResult> {
+  const { names, ctx } = e;
+  const [cleanRun, topics] = await Promise.all([e.cleanRun, readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq])]);
+  const verdict = verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) });
+  const [faultStates, cleanStates] = await Promise.all([readPrefix(suite.services.redisUrl, names.base), readPrefix(suite.services.redisUrl, `${names.base}-clean`)]);
+  // The workers run the built-in feature set (no FEATURES_FILE) at the configured lateness.
+  const redis = compareStates(faultStates, cleanStates, DEFAULT_FEATURE_SET, loadConfig(e.env).ALLOWED_LATENESS_MS);
+  const result: ScenarioResult = {
+    scenario: e.scenario,
+    seconds: (Date.now() - e.t0) / 1000,
+    verdict,
+    lag: e.lag,
+    labelsLag: e.labelsLag,
+    drains: e.drains,
+    drainFailures: e.drains.filter((d) => d.code !== 0).length,
+    redis,
+    ...outageReadiness(ctx.outages, e.fleet.probes, ctx.log),
+    producer: e.producer,
+    caughtUp: e.caughtUp,
+    cleanRun,
+    timeline: e.timeline,
+    workerLogs: summariseLogs(e.fleet.all().map((w) => w.log)),
+    logDir: e.logDir,
+  };
+  writeFileSync(join(e.logDir, 'result.json'), JSON.stringify(result, null, 2));
+  if (!suite.keep) await cleanUp(suite, names);
+  return result;
+}
+
+/** The faults and the drain; the workers are gone afterwards, whatever happened. */
+export async function exercise(suite: SuiteContext, p: PreparedScenario): Promise<ExercisedScenario | ScenarioError> {
+  try {
+    return await exerciseScenario(suite, p);
+  } catch (err) {
+    return scenarioError(p.scenario, p.t0, err);
+  } finally {
+    await p.fleet.killAll();
+  }
+}
+
+type Settled = 'caught up' | 'decided every input, but its lag stays' | 'made no progress for 45 s';
+
+/**
+ * Waits until the group has nothing left to do before it is drained: its lag is 0; or every
+ * input has a decision or a dead letter and the lag has not moved for 10 s (what remains are
+ * offsets it will never commit, such as refused commits); or neither the lag nor the outputs
+ * moved for 45 s (a worker's produce waits up to message.timeout.ms, 30 s, before it retries).
+ * Nothing before `notBeforeMs`: a SIGKILLed member holds its partitions until its session
+ * times out (15 s).
+ */
+async function waitSettled(suite: SuiteContext, names: Names, notBeforeMs: number): Promise<Settled> {
+  const deadline = Date.now() + 300_000;
+  let last = '';
+  let lastChange = Date.now();
+  while (Date.now() < deadline) {
+    const progress = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(names.base, names.labels), ...[names.outputs.decisions, names.outputs.dlq].map(async (t) => [...(await suite.cluster.endOffsets(t)).values()].reduce((a, b) => a + b, 0n))]).catch(() => null);
+    if (progress !== null && progress[0] === 0 && progress[1] === 0) return 'caught up';
+    const now = Date.now();
+    if (progress !== null && progress.join() !== last) {
+      last = progress.join();
+      lastChange = now;
+    } else if (now >= notBeforeMs && now - lastChange >= 45_000) {
+      return 'made no progress for 45 s';
+    } else if (now >= notBeforeMs && now - lastChange >= 10_000 && (await everyInputDecided(suite, names))) {
+      return 'decided every input, but its lag stays';
+    }
+    await sleep(1000);
+  }
+  return 'made no progress for 45 s';
+}
+
+async function everyInputDecided(suite: SuiteContext, names: Names): Promise<boolean> {
+  const topics = await readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq]).catch(() => null);
+  if (topics === null) return false;
+  return verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) }).lost === 0;
+}
+
+/** The clean run and the verdict; no fault may run meanwhile (the clean run is the reference). */
+export async function conclude(suite: SuiteContext, e: ExercisedScenario): Promise<ScenarioOutcome> {
+  try {
+    return await concludeScenario(suite, e);
+  } catch (err) {
+    return scenarioError(e.scenario, e.t0, err);
+  }
+}
+
+export function scenarioError(scenario: string, t0: number, err: unknown): ScenarioError {
+  return { scenario, seconds: (Date.now() - t0) / 1000, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
 
 function get(topics: Map<string, TopicRecord[]>, topic: string): TopicRecord[] {
@@ -253,7 +367,7 @@ async function cleanRunOf(suite: SuiteContext, names: Names, logDir: string, log
   try {
     const worker = await fleet.start();
     await fleet.waitReady(worker);
-    const caughtUp = await suite.cluster.waitCaughtUp(group, [names.tx, names.labels], 240_000, 30_000);
+    const caughtUp = await suite.cluster.waitCaughtUp(group, [names.tx, names.labels], { timeoutMs: 240_000, stallMs: 10_000 });
     const [exit] = await fleet.drainAll();
     log(`clean run: ${caughtUp ? 'caught up' : 'did NOT catch up'}, drain exit ${exit?.code}`);
     return { exit: exit?.code ?? null, caughtUp };
@@ -280,9 +394,13 @@ function outageReadiness(outages: { startMs: number; endMs: number }[], probes: 
   return { stayedReadyInOutage: stayed, outageWorkers: probed };
 }
 
-/** Warnings and errors in the workers' JSON logs, by message (and error, shortened). */
+/**
+ * Warnings and errors the workers wrote, by message, digits folded: their JSON log lines at
+ * warn and above, and what the Kafka client printed itself (inspected objects on stderr).
+ */
 function summariseLogs(files: string[]): { line: string; count: number }[] {
   const counts = new Map<string, number>();
+  const add = (line: string): void => void counts.set(line, (counts.get(line) ?? 0) + 1);
   for (const file of files) {
     let text = '';
     try {
@@ -291,20 +409,24 @@ function summariseLogs(files: string[]): { line: string; count: number }[] {
       continue;
     }
     for (const raw of text.split('\n')) {
-      if (raw.trim() === '') continue;
-      let line: string;
-      try {
+      if (raw.startsWith('{"')) {
         const entry = JSON.parse(raw) as { level?: number; msg?: string; err?: unknown; dependency?: string };
         if ((entry.level ?? 0) < 40) continue;
-        const err = typeof entry.err === 'string' ? entry.err : entry.err === undefined ? '' : JSON.stringify(entry.err);
-        line = `${entry.level === 40 ? 'warn' : 'error'} ${entry.msg ?? ''}${entry.dependency ? ` [${entry.dependency}]` : ''}${err ? `: ${err.replace(/\d+/g, 'N').slice(0, 140)}` : ''}`;
-      } catch {
-        line = `(not JSON) ${raw.replace(/\d+/g, 'N').slice(0, 140)}`;
+        const err = entry.err === undefined ? '' : typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err);
+        add(fold(`${entry.level === 40 ? 'warn' : 'error'} ${entry.msg ?? ''}${entry.dependency ? ` [${entry.dependency}]` : ''}${err ? `: ${err}` : ''}`));
+      } else {
+        // The client's own logger prints `{ message: '...', fac: ..., name: 'fd-faults#producer-1' }`.
+        const message = /^\s*message: '(.*)',?$/.exec(raw)?.[1];
+        if (message !== undefined) add(fold(`kafka client: ${message.replace(/^\[thrd:[^\]]*\]: /, '')}`));
       }
-      counts.set(line, (counts.get(line) ?? 0) + 1);
     }
   }
   return [...counts].map(([line, count]) => ({ line, count })).sort((a, b) => b.count - a.count).slice(0, 12);
+}
+
+/** Digits folded (ports, offsets, times), so that one kind of line counts once. */
+function fold(line: string): string {
+  return line.replace(/\d+/g, 'N').slice(0, 160);
 }
 
 async function cleanUp(suite: SuiteContext, names: Names): Promise<void> {
