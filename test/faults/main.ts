@@ -7,18 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FAULTS_DIR, FaultCluster, faultServices } from './cluster.js';
 import { PROFILES, type Profile } from './profiles.js';
-import { details, failures, table, type ScenarioError, type ScenarioOutcome } from './report.js';
+import { details, failures, table, type ScenarioError, type ScenarioOutcome, type SuiteReport } from './report.js';
 import { conclude, exercise, ISOLATED, prepareScenario, scenarioError, SCENARIOS, type PreparedScenario, type SuiteContext } from './scenario.js';
-
-export interface SuiteReport {
-  profile: Profile['name'];
-  runId: string;
-  startedAt: string;
-  seconds: number;
-  passed: boolean;
-  scenarios: ScenarioOutcome[];
-  table: string;
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

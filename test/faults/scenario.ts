@@ -255,10 +255,12 @@ async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promi
   });
   const settled = await waitSettled(suite, names, ctx.lastUncleanExitMs + 18_000);
   const caughtUp = settled === 'caught up';
+  // The final drain is of running workers: one that joined in the last seconds starts first.
+  await fleet.waitAllReady(60_000);
   ctx.log(`group ${settled}; draining`);
   const drains = await fleet.drainAll();
   fleet.stopProbing();
-  ctx.log(`drained: ${drains.length} SIGTERM exits, codes ${[...new Set(drains.map((d) => d.code))].join(', ')}`);
+  ctx.log(`drained: ${drains.length} SIGTERM exits: ${describeExits(drains)}`);
   const [lag, labelsLag] = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(names.base, names.labels)]);
   return { ...p, producer: summary, cleanRun, caughtUp, drains, lag, labelsLag };
 }
@@ -302,6 +304,15 @@ export async function exercise(suite: SuiteContext, p: PreparedScenario): Promis
   } finally {
     await p.fleet.killAll();
   }
+}
+
+function describeExits(drains: DrainExit[]): string {
+  const counts = new Map<string, number>();
+  for (const d of drains) {
+    const how = d.code !== null ? `exit ${d.code}` : `killed by ${d.signal}${d.wasReady ? '' : ' (told to go before it was ready)'}`;
+    counts.set(how, (counts.get(how) ?? 0) + 1);
+  }
+  return [...counts].map(([how, n]) => `${n} × ${how}`).join(', ');
 }
 
 type Settled = 'caught up' | 'decided every input, but its lag stays' | 'made no progress for 45 s';

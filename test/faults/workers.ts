@@ -16,6 +16,8 @@ export interface WorkerProcess {
   killed: boolean;
   /** Set once it was sent SIGTERM. */
   draining: boolean;
+  /** Set once it answered 200 on /readyz. */
+  wasReady: boolean;
 }
 
 export interface DrainExit {
@@ -23,6 +25,8 @@ export interface DrainExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   seconds: number;
+  /** Whether it had been ready before its SIGTERM (one told to go while still starting had not). */
+  wasReady: boolean;
 }
 
 /** One probe of a worker's /readyz: 200, 503, or null when it did not answer. */
@@ -68,7 +72,7 @@ export class WorkerFleet {
         resolve({ code, signal });
       }),
     );
-    const worker: WorkerProcess = { name, port, log, child, exit, killed: false, draining: false };
+    const worker: WorkerProcess = { name, port, log, child, exit, killed: false, draining: false, wasReady: false };
     this.workers.push(worker);
     return worker;
   }
@@ -78,7 +82,10 @@ export class WorkerFleet {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (worker.child.exitCode !== null || worker.child.signalCode !== null) throw new Error(`${worker.name} exited before it was ready; see ${worker.log}`);
-      if ((await readyz(worker.port)) === 200) return;
+      if ((await readyz(worker.port)) === 200) {
+        worker.wasReady = true;
+        return;
+      }
       await sleep(200);
     }
     throw new Error(`${worker.name} not ready after ${timeoutMs} ms; see ${worker.log}`);
@@ -94,10 +101,16 @@ export class WorkerFleet {
   drain(worker: WorkerProcess): Promise<DrainExit> {
     worker.draining = true;
     const t0 = Date.now();
+    const wasReady = worker.wasReady;
     worker.child.kill('SIGTERM');
-    const done = worker.exit.then(({ code, signal }) => ({ worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000 }));
+    const done = worker.exit.then(({ code, signal }) => ({ worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000, wasReady }));
     this.drains.push(done);
     return done;
+  }
+
+  /** Waits (up to `timeoutMs`) until every live worker has been ready once. */
+  async waitAllReady(timeoutMs: number): Promise<void> {
+    await Promise.all(this.live().filter((w) => !w.wasReady).map((w) => this.waitReady(w, timeoutMs).catch(() => undefined)));
   }
 
   async drainAll(): Promise<DrainExit[]> {
@@ -110,7 +123,10 @@ export class WorkerFleet {
     this.prober = setInterval(() => {
       for (const w of this.live()) {
         const atMs = Date.now();
-        void readyz(w.port).then((status) => this.probes.push({ worker: w.name, atMs, status }));
+        void readyz(w.port).then((status) => {
+          if (status === 200) w.wasReady = true;
+          this.probes.push({ worker: w.name, atMs, status });
+        });
       }
     }, everyMs);
   }
