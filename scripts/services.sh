@@ -5,20 +5,41 @@
 #   scripts/services.sh down     [--purge]
 #   scripts/services.sh status
 #
+# The fault suite's own services (scripts/faults.sh), beside the regular ones and never
+# touching them: a 3-broker KRaft cluster and a Redis with AOF on, their own ports, data
+# under .local/faults/ and settings in .local/faults/services.env:
+#   scripts/services.sh up|down|status --faults     (down --faults --purge deletes their data)
+#   scripts/services.sh kafka-node stop|kill|start <node-id> --faults   one broker: SIGTERM, SIGKILL, start
+#   scripts/services.sh redis-restart --faults      a graceful SHUTDOWN (AOF flushed), then start again
+#
 # Idempotent: `up` leaves running services alone and only starts what is missing.
 # Everything lives under $FD_LOCAL_DIR (default .local/): jars, data and logs.
 # Ports: REDIS_PORT (6379), KAFKA_PORT (9092; a 3-node cluster uses 9092-9094),
-# KAFKA_CONTROLLER_PORT (19093, +1 per node), REDIS_CLUSTER_PORT (7000, 3 masters 7000-7002).
+# KAFKA_CONTROLLER_PORT (19093, +1 per node), REDIS_CLUSTER_PORT (7000, 3 masters 7000-7002);
+# with --faults: FAULTS_REDIS_PORT (6390), FAULTS_KAFKA_PORT (9192-9194),
+# FAULTS_KAFKA_CONTROLLER_PORT (19192-19194).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 local_dir="${FD_LOCAL_DIR:-$root/.local}"
+# Data, logs and the settings file; --faults moves them to $local_dir/faults (jars stay shared).
+state_dir="$local_dir"
 redis_port="${REDIS_PORT:-6379}"
+redis_aof=no
 kafka_port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
 redis_cluster_port="${REDIS_CLUSTER_PORT:-7000}"
 kafka_heap="${KAFKA_HEAP:-768m}"
 ready_timeout="${SERVICES_READY_TIMEOUT:-90}"
+
+use_fault_services() {
+  state_dir="$local_dir/faults"
+  redis_port="${FAULTS_REDIS_PORT:-6390}"
+  redis_aof=yes
+  kafka_port="${FAULTS_KAFKA_PORT:-9192}"
+  controller_port="${FAULTS_KAFKA_CONTROLLER_PORT:-19192}"
+  kafka_heap="${FAULTS_KAFKA_HEAP:-512m}"
+}
 
 log() { echo "[services] $*"; }
 die() { echo "[services] error: $*" >&2; exit 1; }
@@ -38,20 +59,36 @@ wait_for() { # wait_for <description> <seconds> <command...>
 
 # ---------- Redis ----------
 
+redis_pong() { [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ]; }
+
 redis_up_single() {
-  local dir="$local_dir/redis/single"
+  local dir="$state_dir/redis/single"
   mkdir -p "$dir"
-  if pid_alive "$dir/redis.pid" && redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+  if pid_alive "$dir/redis.pid" && redis_pong; then
     log "redis already running on 127.0.0.1:$redis_port"
     return
   fi
-  port_open "$redis_port" && die "port $redis_port is taken by another process; set REDIS_PORT"
+  port_open "$redis_port" && die "port $redis_port is taken by another process; set REDIS_PORT (FAULTS_REDIS_PORT with --faults)"
   command -v redis-server >/dev/null || die "redis-server not installed; run scripts/install-system.sh"
-  log "starting redis on 127.0.0.1:$redis_port (log: $dir/redis.log)"
+  log "starting redis on 127.0.0.1:$redis_port, appendonly $redis_aof (log: $dir/redis.log)"
+  # With AOF on (the fault suite), every write is logged and fsynced each second, and a
+  # graceful SHUTDOWN flushes it: a restart comes back with every acknowledged write.
   redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir" \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
-    --save "" --appendonly no --protected-mode yes >/dev/null
-  wait_for "redis" "$ready_timeout" redis-cli -p "$redis_port" ping
+    --save "" --appendonly "$redis_aof" --appendfsync everysec --protected-mode yes >/dev/null
+  # PONG only once the AOF is loaded (while loading, PING answers LOADING).
+  wait_for "redis" "$ready_timeout" redis_pong
+}
+
+redis_restart() { # graceful: SHUTDOWN flushes the AOF; then the same server starts again
+  local dir="$state_dir/redis/single" i
+  pid_alive "$dir/redis.pid" || die "redis on 127.0.0.1:$redis_port is not running"
+  local pid; pid=$(cat "$dir/redis.pid")
+  log "restarting redis on 127.0.0.1:$redis_port (SHUTDOWN, then start)"
+  redis-cli -p "$redis_port" shutdown >/dev/null 2>&1 || true
+  for i in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -0 "$pid" 2>/dev/null && die "redis (pid $pid) did not stop after SHUTDOWN; see $dir/redis.log"
+  redis_up_single
 }
 
 redis_cluster_up() {
@@ -82,6 +119,7 @@ redis_cluster_up() {
 
 kafka_libs() {
   local libs="$local_dir/kafka/libs"
+  mkdir -p "$local_dir/kafka"
   if [ -f "$libs/.complete" ] && cmp -s "$root/scripts/kafka/pom.xml" "$libs/.complete"; then
     return
   fi
@@ -126,35 +164,63 @@ log.segment.bytes=67108864
 EOF
 }
 
+kafka_node_dir() { echo "$state_dir/kafka/$1-node/$2"; } # kafka_node_dir <nodes> <node-id>
+
 kafka_up() {
   local nodes=$1 id
   kafka_libs
-  local cluster_id_file="$local_dir/kafka/cluster-$nodes.id"
+  local cluster_id_file="$state_dir/kafka/cluster-$nodes.id"
+  mkdir -p "$state_dir/kafka"
   [ -f "$cluster_id_file" ] || java -cp "$local_dir/kafka/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1 >"$cluster_id_file"
+  for id in $(seq 1 "$nodes"); do kafka_start_node "$nodes" "$id"; done
   for id in $(seq 1 "$nodes"); do
-    local dir="$local_dir/kafka/$nodes-node/$id" port=$((kafka_port + id - 1))
-    mkdir -p "$dir"
-    if pid_alive "$dir/broker.pid"; then log "kafka node $id already running on 127.0.0.1:$port"; continue; fi
-    port_open "$port" && die "port $port is taken by another process; set KAFKA_PORT"
-    kafka_props "$id" "$nodes" "$dir" >"$dir/server.properties"
-    if [ ! -f "$dir/data/meta.properties" ]; then
-      log "formatting kafka node $id storage in $dir/data"
-      java -cp "$local_dir/kafka/libs/*" -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
-        kafka.tools.StorageTool format -t "$(cat "$cluster_id_file")" -c "$dir/server.properties" \
-        >"$dir/format.log" 2>&1 || die "storage format failed; see $dir/format.log"
-    fi
-    log "starting kafka node $id on 127.0.0.1:$port (log: $dir/broker.log)"
-    nohup java "-Xmx$kafka_heap" "-Xms$kafka_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-      -Djava.awt.headless=true -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
-      -cp "$local_dir/kafka/libs/*" kafka.Kafka "$dir/server.properties" \
-      >"$dir/broker.log" 2>&1 </dev/null &
-    echo $! >"$dir/broker.pid"
-  done
-  for id in $(seq 1 "$nodes"); do
-    local port=$((kafka_port + id - 1)) dir="$local_dir/kafka/$nodes-node/$id"
-    wait_for "kafka node $id" "$ready_timeout" kafka_ready "$dir" "$port"
+    wait_for "kafka node $id" "$ready_timeout" kafka_ready "$(kafka_node_dir "$nodes" "$id")" "$((kafka_port + id - 1))"
   done
   log "kafka ready: $(kafka_bootstrap "$nodes")"
+}
+
+kafka_start_node() { # kafka_start_node <nodes> <node-id>: starts it unless it runs; does not wait
+  local nodes=$1 id=$2 dir port=$((kafka_port + $2 - 1))
+  dir=$(kafka_node_dir "$nodes" "$id")
+  mkdir -p "$dir"
+  if pid_alive "$dir/broker.pid"; then log "kafka node $id already running on 127.0.0.1:$port"; return; fi
+  port_open "$port" && die "port $port is taken by another process; set KAFKA_PORT (FAULTS_KAFKA_PORT with --faults)"
+  kafka_props "$id" "$nodes" "$dir" >"$dir/server.properties"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    log "formatting kafka node $id storage in $dir/data"
+    java -cp "$local_dir/kafka/libs/*" -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
+      kafka.tools.StorageTool format -t "$(cat "$state_dir/kafka/cluster-$nodes.id")" -c "$dir/server.properties" \
+      >"$dir/format.log" 2>&1 || die "storage format failed; see $dir/format.log"
+  fi
+  # A restarted node keeps its previous run's log (the fault suite restarts nodes on purpose).
+  if [ -s "$dir/broker.log" ]; then mv "$dir/broker.log" "$dir/broker.previous.log"; fi
+  log "starting kafka node $id on 127.0.0.1:$port (log: $dir/broker.log)"
+  nohup java "-Xmx$kafka_heap" "-Xms$kafka_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
+    -cp "$local_dir/kafka/libs/*" kafka.Kafka "$dir/server.properties" \
+    >"$dir/broker.log" 2>&1 </dev/null &
+  echo $! >"$dir/broker.pid"
+}
+
+kafka_node() { # kafka_node stop|kill|start <nodes> <node-id>
+  local action=$1 nodes=$2 id=$3 dir pid i
+  dir=$(kafka_node_dir "$nodes" "$id")
+  [ -d "$dir" ] || die "no kafka node $id under $state_dir/kafka/$nodes-node (run up first)"
+  case $action in
+    start)
+      kafka_start_node "$nodes" "$id"
+      wait_for "kafka node $id" "$ready_timeout" kafka_ready "$dir" "$((kafka_port + id - 1))"
+      log "kafka node $id ready" ;;
+    stop) stop_pidfile "$dir/broker.pid" "kafka node $id" ;;
+    kill)
+      pid_alive "$dir/broker.pid" || { log "kafka node $id is not running"; return; }
+      pid=$(cat "$dir/broker.pid")
+      log "killing kafka node $id (SIGKILL, pid $pid)"
+      kill -9 "$pid" 2>/dev/null || true
+      for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      rm -f "$dir/broker.pid" ;;
+    *) die "kafka-node: expected stop, kill or start, got $action" ;;
+  esac
 }
 
 kafka_ready() { # the broker logs this once it serves requests
@@ -162,9 +228,9 @@ kafka_ready() { # the broker logs this once it serves requests
   port_open "$2" && grep -q 'Kafka Server started\|\[KafkaRaftServer nodeId=[0-9]*\] Kafka Server started' "$1/broker.log"
 }
 
-kafka_bootstrap() {
-  local nodes=$1 out="" id
-  for id in $(seq 1 "$nodes"); do out+="${out:+,}127.0.0.1:$((kafka_port + id - 1))"; done
+kafka_bootstrap() { # kafka_bootstrap <nodes> [first-port]: host:port of every node
+  local nodes=$1 first=${2:-$kafka_port} out="" id
+  for id in $(seq 1 "$nodes"); do out+="${out:+,}127.0.0.1:$((first + id - 1))"; done
   echo "$out"
 }
 
@@ -181,14 +247,15 @@ stop_pidfile() { # stop_pidfile <pidfile> <name>
   rm -f "$pidfile"
 }
 
+# Without --faults these leave the fault suite's services alone (CI runs both at once).
 down() {
-  local f
+  local purge=$1 f
   shopt -s nullglob
-  for f in "$local_dir"/kafka/*-node/*/broker.pid; do stop_pidfile "$f" "kafka $(basename "$(dirname "$f")")"; done
-  for f in "$local_dir"/redis/*/redis.pid "$local_dir"/redis/cluster/*/redis.pid; do stop_pidfile "$f" "redis $(basename "$(dirname "$f")")"; done
-  if [ "${1:-}" = "--purge" ]; then
-    log "removing data under $local_dir/kafka/*-node and $local_dir/redis"
-    rm -rf "$local_dir"/kafka/*-node "$local_dir"/kafka/cluster-*.id "$local_dir/redis"
+  for f in "$state_dir"/kafka/*-node/*/broker.pid; do stop_pidfile "$f" "kafka $(basename "$(dirname "$f")")"; done
+  for f in "$state_dir"/redis/*/redis.pid "$state_dir"/redis/cluster/*/redis.pid; do stop_pidfile "$f" "redis $(basename "$(dirname "$f")")"; done
+  if [ "$purge" = 1 ]; then
+    log "removing data under $state_dir/kafka/*-node and $state_dir/redis"
+    rm -rf "$state_dir"/kafka/*-node "$state_dir"/kafka/cluster-*.id "$state_dir/redis"
   fi
   log "stopped"
 }
@@ -196,7 +263,7 @@ down() {
 status() {
   local f any=1
   shopt -s nullglob
-  for f in "$local_dir"/redis/single/redis.pid "$local_dir"/redis/cluster/*/redis.pid "$local_dir"/kafka/*-node/*/broker.pid; do
+  for f in "$state_dir"/redis/single/redis.pid "$state_dir"/redis/cluster/*/redis.pid "$state_dir"/kafka/*-node/*/broker.pid; do
     if pid_alive "$f"; then echo "running  $(dirname "${f#"$local_dir"/}") pid $(cat "$f")"; any=0
     else echo "stopped  $(dirname "${f#"$local_dir"/}")"; fi
   done
@@ -204,31 +271,54 @@ status() {
   return $any
 }
 
+usage() {
+  echo "usage: $0 up [--kafka-nodes=1|3] [--redis-cluster] | down [--purge] | status" >&2
+  echo "       $0 up|down [--purge]|status --faults | kafka-node stop|kill|start <id> --faults | redis-restart --faults" >&2
+  exit 2
+}
+
 main() {
   local cmd=${1:-}; shift || true
-  local nodes=1 cluster=0 arg
+  local nodes=1 cluster=0 purge=0 faults=0 arg positional=()
   for arg in "$@"; do
     case $arg in
       --kafka-nodes=*) nodes=${arg#*=} ;;
       --redis-cluster) cluster=1 ;;
-      --purge) ;;
-      *) die "unknown option $arg" ;;
+      --purge) purge=1 ;;
+      --faults) faults=1 ;;
+      --*) die "unknown option $arg" ;;
+      *) positional+=("$arg") ;;
     esac
   done
   [ "$nodes" = 1 ] || [ "$nodes" = 3 ] || die "--kafka-nodes must be 1 or 3"
-  mkdir -p "$local_dir/kafka"
+  if [ $faults -eq 1 ]; then
+    [ $cluster -eq 0 ] || die "--faults runs no redis cluster"
+    use_fault_services
+    nodes=3
+  fi
   case $cmd in
     up)
       redis_up_single
       [ $cluster -eq 0 ] || redis_cluster_up
       kafka_up "$nodes"
-      echo "KAFKA_BROKERS=$(kafka_bootstrap "$nodes")" >"$local_dir/services.env"
-      echo "REDIS_URL=redis://127.0.0.1:$redis_port" >>"$local_dir/services.env"
-      [ $cluster -eq 0 ] || echo "REDIS_CLUSTER_NODES=127.0.0.1:$redis_cluster_port,127.0.0.1:$((redis_cluster_port + 1)),127.0.0.1:$((redis_cluster_port + 2))" >>"$local_dir/services.env"
-      log "connection settings written to $local_dir/services.env" ;;
-    down) down "$@" ;;
+      local env_file="$state_dir/services.env"
+      {
+        echo "KAFKA_BROKERS=$(kafka_bootstrap "$nodes")"
+        echo "REDIS_URL=redis://127.0.0.1:$redis_port"
+        [ $cluster -eq 0 ] || echo "REDIS_CLUSTER_NODES=127.0.0.1:$redis_cluster_port,127.0.0.1:$((redis_cluster_port + 1)),127.0.0.1:$((redis_cluster_port + 2))"
+        [ $faults -eq 0 ] || echo "KAFKA_CONTROLLERS=$(kafka_bootstrap "$nodes" "$controller_port")"
+      } >"$env_file"
+      log "connection settings written to $env_file" ;;
+    down) down "$purge" ;;
     status) status ;;
-    *) echo "usage: $0 up [--kafka-nodes=1|3] [--redis-cluster] | down [--purge] | status" >&2; exit 2 ;;
+    kafka-node)
+      [ $faults -eq 1 ] || die "kafka-node is for the fault suite's cluster: add --faults"
+      [ ${#positional[@]} -eq 2 ] || usage
+      kafka_node "${positional[0]}" "$nodes" "${positional[1]}" ;;
+    redis-restart)
+      [ $faults -eq 1 ] || die "redis-restart is for the fault suite's redis: add --faults"
+      redis_restart ;;
+    *) usage ;;
   esac
 }
 

@@ -33,6 +33,10 @@ const SHAPE = {
   TOPIC_DLQ: z.string().min(1).default('transactions-dlq'),
   TOPIC_LABELS: z.string().min(1).default('fraud-labels'),
   TRANSACTIONS_PARTITIONS: int(1, 10_000).default(6),
+  /** Replicas per partition for `topics create`; unset: the broker's default.replication.factor. */
+  TOPIC_REPLICATION_FACTOR: int(1, 32_767).optional(),
+  /** `min.insync.replicas` of the topics `topics create` makes; unset: the broker's default. */
+  TOPIC_MIN_INSYNC_REPLICAS: int(1, 32_767).optional(),
   EMIT_DECISIONS: bool.default(false),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'redis://host:port or rediss://host:port').default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: z
@@ -73,6 +77,10 @@ export const CONFIG_SCHEMA = z
   .refine((c) => c.KAFKA_MAX_POLL_INTERVAL_MS >= c.KAFKA_SESSION_TIMEOUT_MS, {
     message: 'KAFKA_MAX_POLL_INTERVAL_MS must be at least KAFKA_SESSION_TIMEOUT_MS',
     path: ['KAFKA_MAX_POLL_INTERVAL_MS'],
+  })
+  .refine((c) => c.TOPIC_REPLICATION_FACTOR === undefined || c.TOPIC_MIN_INSYNC_REPLICAS === undefined || c.TOPIC_MIN_INSYNC_REPLICAS <= c.TOPIC_REPLICATION_FACTOR, {
+    message: 'TOPIC_MIN_INSYNC_REPLICAS must be at most TOPIC_REPLICATION_FACTOR (no write could ever succeed)',
+    path: ['TOPIC_MIN_INSYNC_REPLICAS'],
   })
   .refine((c) => !c.KAFKA_SECURITY_PROTOCOL.startsWith('sasl') || (c.KAFKA_SASL_MECHANISM !== undefined && c.KAFKA_SASL_USERNAME !== undefined && c.KAFKA_SASL_PASSWORD !== undefined), {
     message: 'sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',

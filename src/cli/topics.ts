@@ -1,8 +1,14 @@
-// `fraud-detector topics create`: creates the detector's topics when missing.
+// `fraud-detector topics create`: creates the detector's topics when missing, with the
+// replication factor and min.insync.replicas from the flags or the configuration.
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { ensureTopics, topicPlan } from '../kafka/admin.js';
+import { describePlan, ensureTopics, topicPlan } from '../kafka/admin.js';
 import { kafkaSettings } from '../kafka/client.js';
+import { configWith } from './build.js';
+
+interface TopicsCreateFlags {
+  replicationFactor?: string;
+  minInsyncReplicas?: string;
+}
 
 export function registerTopics(program: Command): void {
   program
@@ -10,10 +16,12 @@ export function registerTopics(program: Command): void {
     .description('manage the Kafka topics')
     .command('create')
     .description('create the transactions, alerts, decisions, dead-letter and labels topics if missing')
-    .action(async () => {
-      const config = loadConfig();
+    .option('--replication-factor <n>', "copies of each partition (default: TOPIC_REPLICATION_FACTOR, else the broker's default); 3 in production")
+    .option('--min-insync-replicas <n>', "the topics' min.insync.replicas (default: TOPIC_MIN_INSYNC_REPLICAS, else the broker's default); 2 in production")
+    .action(async (flags: TopicsCreateFlags) => {
+      const config = configWith({ TOPIC_REPLICATION_FACTOR: flags.replicationFactor, TOPIC_MIN_INSYNC_REPLICAS: flags.minInsyncReplicas });
       const plan = topicPlan(config);
       const created = await ensureTopics(kafkaSettings(config), plan);
-      for (const t of plan) console.log(`${created.includes(t.topic) ? 'created' : 'exists '}  ${t.topic} (${t.partitions} partitions when created)`);
+      for (const t of plan) console.log(`${created.includes(t.topic) ? 'created' : 'exists '}  ${t.topic} (${describePlan(t)} when created)`);
     });
 }

@@ -1,0 +1,68 @@
+// The fault suite's short profile, as CI runs it inside the regular test run: scripts/faults.sh
+// starts the suite's own services (a 3-broker KRaft cluster and a Redis with AOF, beside the
+// regular ones), runs every scenario against real workers, and this test asserts its table:
+// nothing lost, no redelivered transaction decided differently, no lag after the drain, every
+// drain exits 0. The services are stopped and their data deleted afterwards.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isError, type SuiteReport } from './report.js';
+import { SCENARIOS } from './scenario.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function faults(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(join(ROOT, 'scripts', 'faults.sh'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
+describe('fault suite, short profile', () => {
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        execFile(join(ROOT, 'scripts', 'services.sh'), ['down', '--faults', '--purge'], () => resolve());
+      }),
+    120_000,
+  );
+
+  it('every scenario: nothing lost, redelivered decisions unchanged, no lag after the drain, drains exit 0', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'fd-faults-')), 'report.json');
+    // dist/ is built by the test run's setup; other test files run it meanwhile, so no rebuild.
+    const run = await faults(['--profile', 'short', '--json', json, '--no-build']);
+    let report: SuiteReport;
+    try {
+      report = JSON.parse(readFileSync(json, 'utf8')) as SuiteReport;
+    } catch {
+      throw new Error(`the fault suite wrote no report (exit ${run.code}):\n${run.output.slice(-4000)}`);
+    }
+    const why = `\n${report.table}\n(logs: .local/faults/runs/${report.runId})`;
+    expect(report.scenarios.map((s) => s.scenario), why).toEqual(Object.keys(SCENARIOS));
+    for (const s of report.scenarios) {
+      if (isError(s)) {
+        expect.soft(s.error, `${s.scenario} did not run to its verdict`).toBe('');
+        continue;
+      }
+      const mustBeZero = {
+        'redelivered, changed': s.verdict.redeliveredChanged,
+        lost: s.verdict.lost,
+        misrouted: s.verdict.misrouted,
+        orphans: s.verdict.orphans,
+        'alerts ≠ non-allows': s.verdict.alertMismatches,
+        'lag after drain': s.lag,
+        'drain exits ≠ 0': s.drainFailures,
+        'redis diff': s.redis.differing,
+        'ready in outage': s.stayedReadyInOutage ?? 0,
+        'producer failures': s.producer.failed,
+      };
+      expect.soft(mustBeZero, `${s.scenario}${why}`).toEqual(Object.fromEntries(Object.keys(mustBeZero).map((k) => [k, 0])));
+      expect.soft(s.cleanRun, `${s.scenario}: the clean reference run`).toEqual({ exit: 0, caughtUp: true });
+      expect.soft(s.verdict.eventsIn, `${s.scenario}: input`).toBeGreaterThan(0);
+    }
+    expect(run.code, why).toBe(report.passed ? 0 : 1);
+  }, 20 * 60_000);
+});

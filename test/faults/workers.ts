@@ -1,0 +1,156 @@
+// The workers of a scenario: `node dist/cli/main.js run` processes configured by environment,
+// each with its own HTTP port and log file. Starts, SIGKILLs and drains them (SIGTERM, exit
+// code recorded), and watches every live worker's /readyz.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../helpers/redis-server.js';
+
+export interface WorkerProcess {
+  name: string;
+  port: number;
+  log: string;
+  child: ChildProcess;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Set once it was sent SIGKILL: its exit is not a drain. */
+  killed: boolean;
+  /** Set once it was sent SIGTERM. */
+  draining: boolean;
+  /** Set once it answered 200 on /readyz. */
+  wasReady: boolean;
+}
+
+export interface DrainExit {
+  worker: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  seconds: number;
+  /** Whether it had been ready before its SIGTERM (one told to go while still starting had not). */
+  wasReady: boolean;
+}
+
+/** One probe of a worker's /readyz: 200, 503, or null when it did not answer. */
+export interface ReadyProbe {
+  worker: string;
+  atMs: number;
+  status: number | null;
+}
+
+export class WorkerFleet {
+  private readonly workers: WorkerProcess[] = [];
+  private serial = 0;
+  readonly drains: Promise<DrainExit>[] = [];
+  readonly probes: ReadyProbe[] = [];
+  private prober: NodeJS.Timeout | null = null;
+
+  /** `env`: the whole environment of every worker; `logDir`: where their logs go. */
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly logDir: string,
+    private readonly prefix = 'worker',
+  ) {}
+
+  live(): WorkerProcess[] {
+    return this.workers.filter((w) => !w.killed && !w.draining && w.child.exitCode === null && w.child.signalCode === null);
+  }
+
+  all(): readonly WorkerProcess[] {
+    return this.workers;
+  }
+
+  async start(): Promise<WorkerProcess> {
+    const port = await freePort();
+    const name = `${this.prefix}-${++this.serial}`;
+    const log = join(this.logDir, `${name}.log`);
+    const out = createWriteStream(log);
+    const child = spawn(process.execPath, ['dist/cli/main.js', 'run'], { env: { ...this.env, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => {
+        out.end();
+        resolve({ code, signal });
+      }),
+    );
+    const worker: WorkerProcess = { name, port, log, child, exit, killed: false, draining: false, wasReady: false };
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Resolves once the worker answers 200 on /readyz; rejects if it exits or `timeoutMs` passes. */
+  async waitReady(worker: WorkerProcess, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (worker.child.exitCode !== null || worker.child.signalCode !== null) throw new Error(`${worker.name} exited before it was ready; see ${worker.log}`);
+      if ((await readyz(worker.port)) === 200) {
+        worker.wasReady = true;
+        return;
+      }
+      await sleep(200);
+    }
+    throw new Error(`${worker.name} not ready after ${timeoutMs} ms; see ${worker.log}`);
+  }
+
+  async kill(worker: WorkerProcess): Promise<void> {
+    worker.killed = true;
+    worker.child.kill('SIGKILL');
+    await worker.exit;
+  }
+
+  /** Sends SIGTERM; the drain's exit is recorded in `drains` (awaited later, not here). */
+  drain(worker: WorkerProcess): Promise<DrainExit> {
+    worker.draining = true;
+    const t0 = Date.now();
+    const wasReady = worker.wasReady;
+    worker.child.kill('SIGTERM');
+    const done = worker.exit.then(({ code, signal }) => ({ worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000, wasReady }));
+    this.drains.push(done);
+    return done;
+  }
+
+  /** Waits (up to `timeoutMs`) until every live worker has been ready once. */
+  async waitAllReady(timeoutMs: number): Promise<void> {
+    await Promise.all(this.live().filter((w) => !w.wasReady).map((w) => this.waitReady(w, timeoutMs).catch(() => undefined)));
+  }
+
+  async drainAll(): Promise<DrainExit[]> {
+    for (const w of this.live()) void this.drain(w);
+    return Promise.all(this.drains);
+  }
+
+  /** Probes every live worker's /readyz every `everyMs` until `stopProbing`. */
+  startProbing(everyMs = 500): void {
+    this.prober = setInterval(() => {
+      for (const w of this.live()) {
+        const atMs = Date.now();
+        void readyz(w.port).then((status) => {
+          if (status === 200) w.wasReady = true;
+          this.probes.push({ worker: w.name, atMs, status });
+        });
+      }
+    }, everyMs);
+  }
+
+  stopProbing(): void {
+    if (this.prober) clearInterval(this.prober);
+    this.prober = null;
+  }
+
+  /** SIGKILLs whatever still runs (after a failed scenario). */
+  async killAll(): Promise<void> {
+    this.stopProbing();
+    await Promise.all(this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).map((w) => this.kill(w)));
+  }
+}
+
+async function readyz(port: number): Promise<number | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+    await res.text();
+    return res.status;
+  } catch {
+    return null;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
