@@ -22,6 +22,17 @@ export function registerRun(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.LOG_LEVEL);
+      // Signals are heard from the start: a worker told to stop while it still loads its model
+      // and connects (a rollout, a scale-in) stops cleanly instead of dying by the signal.
+      let shutdown: ((signal: string) => void) | null = null;
+      let early: string | null = null;
+      const onSignal = (signal: string): void => {
+        if (shutdown !== null) shutdown(signal);
+        else early ??= signal;
+      };
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      logger.info({ group: config.KAFKA_GROUP_ID, model: config.MODEL_PATH ?? null }, 'starting');
       const registry = new Registry();
       const metrics = createMetrics(registry);
       initialiseMetrics(metrics);
@@ -41,7 +52,7 @@ export function registerRun(program: Command): void {
 
       const reloads = hotReload(config, pipeline, metrics, logger);
       let stopping = false;
-      const shutdown = (signal: string): void => {
+      shutdown = (signal: string): void => {
         if (stopping) return;
         stopping = true;
         logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
@@ -63,8 +74,7 @@ export function registerRun(program: Command): void {
           process.exit(0);
         })();
       };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
+      if (early !== null) shutdown(early);
       await worker.start();
     });
 }

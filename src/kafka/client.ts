@@ -1,6 +1,7 @@
 // Builds the confluent-kafka-javascript clients from our configuration; the only place their settings live.
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
 
 export type Consumer = KafkaJS.Consumer;
 export type Producer = KafkaJS.Producer;
@@ -11,6 +12,8 @@ export interface KafkaSettings {
   clientId: string;
   /** librdkafka's security settings (TLS, SASL), only those configured. */
   security: Record<string, string>;
+  /** Where the client's own log lines go (JSON lines, `component: kafka-client`); the console when absent. */
+  logger?: Logger;
 }
 
 export function kafkaSettings(config: Config): KafkaSettings {
@@ -24,6 +27,21 @@ export function kafkaSettings(config: Config): KafkaSettings {
 
 function client(settings: KafkaSettings): KafkaJS.Kafka {
   return new KafkaJS.Kafka({ 'bootstrap.servers': settings.brokers.join(','), 'client.id': settings.clientId, log_level: 3, ...settings.security });
+}
+
+/**
+ * Sends a client's own log lines (the package prints them to the console as objects) to our
+ * logger, as JSON lines with `component: kafka-client`. librdkafka's errors (a broker
+ * connection refused, a transport failure) are transient and retried by the client or by the
+ * worker, which logs what they cost, so they are warnings here. The package's compatibility
+ * mode would take a logger too, but it also changes client defaults (producer retries).
+ */
+function logThrough<T extends { logger(): KafkaJS.Logger }>(kafkaClient: T, logger: Logger | undefined): T {
+  if (logger === undefined) return kafkaClient;
+  const child = logger.child({ component: 'kafka-client' });
+  const at = (level: 'debug' | 'info' | 'warn') => (message: string, extra?: { fac?: string; name?: string }) => child[level]({ fac: extra?.fac, client: extra?.name }, message);
+  Object.assign(kafkaClient.logger(), { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('warn') });
+  return kafkaClient;
 }
 
 /** librdkafka's RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS (the package's CODES is not an ESM named export). */
@@ -58,7 +76,7 @@ export interface ConsumerOptions {
 export function createConsumer(settings: KafkaSettings, options: ConsumerOptions): Consumer {
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 15_000;
   const { rebalance } = options;
-  return client(settings).consumer({
+  const consumer = client(settings).consumer({
     'group.id': options.groupId,
     'enable.auto.commit': false,
     'auto.offset.reset': options.startAt ?? 'earliest',
@@ -78,10 +96,11 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
       },
     }),
   });
+  return logThrough(consumer, settings.logger);
 }
 
 export function createProducer(settings: KafkaSettings): Producer {
-  return client(settings).producer({
+  const producer = client(settings).producer({
     'enable.idempotence': true,
     acks: -1,
     'linger.ms': 5,
@@ -89,6 +108,7 @@ export function createProducer(settings: KafkaSettings): Producer {
     'compression.type': 'lz4',
     'message.timeout.ms': 30_000,
   });
+  return logThrough(producer, settings.logger);
 }
 
 export function createAdmin(settings: KafkaSettings): Admin {

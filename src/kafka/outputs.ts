@@ -40,13 +40,18 @@ export function batchOutputs(batch: Batch, decided: readonly Decided[], rejected
   ].filter((t) => t.messages.length > 0);
 }
 
+/** librdkafka's RD_KAFKA_RESP_ERR__MSG_TIMED_OUT: not acknowledged within message.timeout.ms. */
+const ERR_MSG_TIMED_OUT = -192;
+
 /** Produces the messages; resolves once Kafka acknowledged all of them, else throws KafkaError. */
 export async function sendOutputs(producer: Producer, topicMessages: KafkaJS.TopicMessages[]): Promise<void> {
   if (topicMessages.length === 0) return;
   try {
     await producer.sendBatch({ topicMessages });
   } catch (err) {
-    const e = err as { message?: string; retriable?: boolean; fatal?: boolean };
-    throw new KafkaError(`produce failed: ${e.message ?? String(err)}`, { retriable: e.retriable !== false || e.fatal === true, fatal: e.fatal === true, cause: err });
+    const e = err as { message?: string; code?: number; retriable?: boolean; fatal?: boolean };
+    // A timeout means the brokers did not take the writes in time (down, or too few in sync): worth waiting out.
+    const timedOut = e.code === ERR_MSG_TIMED_OUT || /timed out/i.test(e.message ?? '');
+    throw new KafkaError(`produce failed: ${e.message ?? String(err)}`, { retriable: timedOut || e.retriable !== false || e.fatal === true, fatal: e.fatal === true, cause: err });
   }
 }

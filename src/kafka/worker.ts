@@ -52,6 +52,12 @@ const COMMIT_TIMEOUT_MS = 30_000;
 const REVOKE_GRACE_MS = 5_000;
 /** How long a drain waits for the broker to accept its last commits. */
 const DRAIN_COMMIT_WAIT_MS = 10_000;
+/**
+ * Outputs unacknowledged this long mean Kafka is not taking writes (brokers down, fewer
+ * in-sync replicas than min.insync.replicas): the worker reports not-ready while it waits.
+ * A healthy produce with acks=all takes milliseconds.
+ */
+const OUTPUT_STALL_MS = 5_000;
 
 /** A transactions partition as this worker claimed it: its journal target, and what its journal held. */
 interface PartitionClaim {
@@ -68,6 +74,10 @@ export class DetectorWorker {
   private starting: Promise<void> | null = null;
   private running = false;
   private degraded = false;
+  /** Outputs waiting for Kafka's acknowledgement, by when they were sent. */
+  private readonly sending = new Set<{ since: number }>();
+  private stalled = false;
+  private stallCheck: NodeJS.Timeout | null = null;
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
@@ -81,12 +91,18 @@ export class DetectorWorker {
 
   /** Connects, joins the groups and starts consuming; resolves once consumption has started. */
   start(): Promise<void> {
+    if (this.stopping) return Promise.resolve(); // told to stop before it started: nothing to start
     this.starting ??= this.connectAndRun();
     return this.starting;
   }
 
+  /** The client settings, with the clients' own log lines sent to our logger. */
+  private get kafka(): KafkaSettings {
+    return { ...this.options.kafka, logger: this.logger };
+  }
+
   private async connectAndRun(): Promise<void> {
-    this.producer = createProducer(this.options.kafka);
+    this.producer = createProducer(this.kafka);
     await this.producer.connect();
     const { topics, groupId } = this.options;
     this.transactions = this.consumer('transactions', groupId, topics.transactions, (batch, lease) => this.decide(batch, lease));
@@ -97,6 +113,8 @@ export class DetectorWorker {
       await this.labels.start();
     }
     this.running = true;
+    this.stallCheck = setInterval(() => this.checkStall(), 1000);
+    this.stallCheck.unref();
     this.updateReady();
     this.logger.info({ topic: topics.transactions, group: groupId, labels: this.labels !== null ? { topic: topics.labels, group: this.options.labelsGroupId } : null }, 'worker consuming');
   }
@@ -105,7 +123,7 @@ export class DetectorWorker {
     const o = this.options;
     return new PartitionConsumer({
       name,
-      kafka: o.kafka,
+      kafka: this.kafka,
       groupId,
       topics: [topic],
       maxBatchSize: o.maxBatchSize,
@@ -133,6 +151,7 @@ export class DetectorWorker {
     // the clients are stopped from a known state and the process still exits cleanly.
     await this.starting?.catch(() => undefined);
     this.running = false;
+    if (this.stallCheck !== null) clearInterval(this.stallCheck);
     this.updateReady();
     const [tx, labels] = await Promise.all([this.transactions?.stop(DRAIN_COMMIT_WAIT_MS) ?? [], this.labels?.stop(DRAIN_COMMIT_WAIT_MS) ?? []]);
     await this.producer?.flush({ timeout: 10_000 }).catch(() => undefined);
@@ -154,7 +173,7 @@ export class DetectorWorker {
   }
 
   ready(): boolean {
-    return this.running && !this.stopping && !this.degraded;
+    return this.running && !this.stopping && !this.degraded && !this.stalled;
   }
 
   private updateReady(): void {
@@ -201,7 +220,7 @@ export class DetectorWorker {
     if (!lease.owned()) return;
     const out = batchOutputs(batch, outcome.decided, outcome.rejected, this.options.topics, this.options.emitDecisions);
     const t0 = performance.now();
-    await withRetry(() => sendOutputs(this.producer as Producer, out), this.retrying('kafka', lease));
+    await this.send(out, lease);
     this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
     recordOutcomes(this.metrics, outcome.decided, outcome.rejected.map((r) => r.error.code));
     this.recovered();
@@ -231,11 +250,37 @@ export class DetectorWorker {
     });
     await withRetry(() => applyLabels(labels, this.pipeline.features, this.pipeline.store), this.retrying('redis', lease));
     if (!lease.owned()) return;
-    await withRetry(() => sendOutputs(this.producer as Producer, batchOutputs(batch, [], rejected, this.options.topics, false)), this.retrying('kafka', lease));
+    await this.send(batchOutputs(batch, [], rejected, this.options.topics, false), lease);
     this.metrics.labels.inc({ outcome: 'valid' }, labels.length);
     if (rejected.length > 0) this.metrics.labels.inc({ outcome: 'dead_letter' }, rejected.length);
     for (const r of rejected) this.metrics.deadLetters.inc({ code: r.error.code });
     this.recovered();
+  }
+
+  /** Produces a batch's outputs, retried until Kafka acknowledged them (or the partition is no longer ours). */
+  private async send(out: ReturnType<typeof batchOutputs>, lease: PartitionLease): Promise<void> {
+    if (out.length === 0) return;
+    const pending = { since: Date.now() };
+    this.sending.add(pending);
+    try {
+      await withRetry(() => sendOutputs(this.producer as Producer, out), this.retrying('kafka', lease));
+    } finally {
+      this.sending.delete(pending);
+      this.checkStall();
+    }
+  }
+
+  /** Not ready while some outputs have waited longer than OUTPUT_STALL_MS for Kafka. */
+  private checkStall(): void {
+    const now = Date.now();
+    let oldest = 0;
+    for (const s of this.sending) oldest = Math.max(oldest, now - s.since);
+    const stalled = oldest > OUTPUT_STALL_MS;
+    if (stalled === this.stalled) return;
+    this.stalled = stalled;
+    if (stalled) this.logger.warn({ waitingMs: oldest }, 'Kafka has not acknowledged outputs for a while; not ready until it does');
+    else this.logger.info('Kafka acknowledges outputs again');
+    this.updateReady();
   }
 
   /** The broker accepted a partition's offsets: its journal entries below them are dropped, its batches reported. */

@@ -44,4 +44,14 @@ describe('worker HTTP endpoints', () => {
     expect(await worker.exited).toBe(0);
     expect(worker.output()).not.toMatch(/"level":(50|60)/);
   });
+
+  it('exits 0 when told to stop while it still loads its model, before it serves or consumes', async () => {
+    const world = testWorld({ MODEL_PATH: 'models/default.onnx' });
+    await world.setup();
+    const worker = runCli(['run'], { ...configEnv(world.config), HTTP_PORT: String(await freePort()), LOG_LEVEL: 'info' });
+    await expect.poll(() => worker.output(), { timeout: 30_000, interval: 5 }).toMatch(/"msg":"starting"/);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).not.toMatch(/"msg":"worker consuming"/);
+  });
 });
