@@ -387,14 +387,18 @@ async function cleanRunOf(suite: SuiteContext, names: Names, logDir: string, log
   }
 }
 
-/** Per outage, the workers that were probed in it and never answered 503. */
+/**
+ * Per outage, the workers that were ready when it began (a worker still starting is not ready
+ * yet, which says nothing) and answered 200 on every probe during it.
+ */
 function outageReadiness(outages: { startMs: number; endMs: number }[], probes: readonly ReadyProbe[], log: (text: string) => void): { stayedReadyInOutage: number | null; outageWorkers: number } {
   if (outages.length === 0) return { stayedReadyInOutage: null, outageWorkers: 0 };
   let stayed = 0;
   let probed = 0;
   for (const { startMs, endMs } of outages) {
+    const readyBefore = new Set(probes.filter((p) => p.atMs < startMs && p.status === 200).map((p) => p.worker));
     const byWorker = new Map<string, ReadyProbe[]>();
-    for (const p of probes) if (p.atMs >= startMs && p.atMs < endMs && p.status !== null) byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), p]);
+    for (const p of probes) if (p.atMs >= startMs && p.atMs < endMs && p.status !== null && readyBefore.has(p.worker)) byWorker.set(p.worker, [...(byWorker.get(p.worker) ?? []), p]);
     for (const [worker, ps] of byWorker) {
       probed++;
       const first = ps.find((p) => p.status !== 200);

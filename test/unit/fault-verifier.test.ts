@@ -10,6 +10,8 @@ import { Observations, type EntityEvent } from '../../src/features/store.js';
 import { stateSpec } from '../../src/features/windows.js';
 import { MALFORMED_HEADER } from '../faults/input.js';
 import type { TopicRecord } from '../faults/read-topics.js';
+import { failures, table } from '../faults/report.js';
+import type { ScenarioResult } from '../faults/scenario.js';
 import { compareStates } from '../faults/state-compare.js';
 import { verifyOutputs, type OutputsToVerify } from '../faults/verify.js';
 
@@ -155,5 +157,38 @@ describe('fault suite verifier: Redis states', () => {
     const fault = new Map([[KEY, stateAfter(payments)], [other, stateAfter(payments)], ['journal:tx:3', Buffer.from('x')], ['owner:tx:3', Buffer.from('w-1')]]);
     const diff = compareStates(fault, new Map([[KEY, stateAfter(payments)]]), DEFAULT_FEATURE_SET, LATENESS);
     expect(diff).toMatchObject({ entities: 2, differing: 1, onlyInFaultRun: 1, ignored: 2 });
+  });
+});
+
+describe('fault suite verdict', () => {
+  /** A scenario's result around a verdict and a Redis comparison, everything else clean. */
+  function result(verdict: ReturnType<typeof verifyOutputs>, redisDiffering = 0): ScenarioResult {
+    return {
+      scenario: 'worker-kill',
+      seconds: 1,
+      verdict,
+      lag: 0,
+      labelsLag: 0,
+      drains: [{ worker: 'worker-1', code: 0, signal: null, seconds: 0.2, wasReady: true }],
+      drainFailures: 0,
+      redis: { entities: 1, differing: redisDiffering, onlyInFaultRun: 0, onlyInCleanRun: 0, ignored: 0, examples: [] },
+      stayedReadyInOutage: null,
+      outageWorkers: 0,
+      producer: { sent: 22, malformed: 2, labels: 0, failed: 0, errors: [], seconds: 1 },
+      caughtUp: true,
+      cleanRun: { exit: 0, caughtUp: true },
+      timeline: [],
+      workerLogs: [],
+      logDir: '',
+    };
+  }
+
+  it('passes good output and fails the run on a must-be-0 column, naming it in the table', () => {
+    expect(failures(result(verifyOutputs(goodRun())))).toEqual([]);
+    const run = goodRun();
+    const twice = { ...(run.decided[4] as Decided), features: { account: { count_1h: 2 } } };
+    const broken = result(verifyOutputs({ ...run, decisions: [...run.decisions, record('decisions', 0, 100, decisionJson(twice))] }), 1);
+    expect(failures(broken)).toEqual(['redelivered, changed: 1', 'redis diff: 1']);
+    expect(table([broken])).toMatch(/\| worker-kill \|\s+22 \|\s+20 \|\s+2 \|\s+1 \|\s+1 \|\s+0 \|/);
   });
 });
