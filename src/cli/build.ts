@@ -127,5 +127,7 @@ export function workerOptions(config: Config): WorkerOptions {
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
+    // Within the drain bound, leaving time to disconnect and flush.
+    drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
   };
 }

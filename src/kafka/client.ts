@@ -2,6 +2,7 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
+import { partitionsWithoutLeader, type StatsEvent } from './client-stats.js';
 
 export type Consumer = KafkaJS.Consumer;
 export type Producer = KafkaJS.Producer;
@@ -71,11 +72,13 @@ export interface ConsumerOptions {
   /** How long the member may go without polling before it leaves the group. */
   maxPollIntervalMs?: number;
   rebalance?: RebalanceListener;
+  /** Every 2 s: how many assigned partitions have no reachable leader (client-stats.ts). */
+  onLeaderless?: (partitions: number) => void;
 }
 
 export function createConsumer(settings: KafkaSettings, options: ConsumerOptions): Consumer {
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 15_000;
-  const { rebalance } = options;
+  const { rebalance, onLeaderless } = options;
   const consumer = client(settings).consumer({
     'group.id': options.groupId,
     'enable.auto.commit': false,
@@ -88,6 +91,13 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
     'session.timeout.ms': sessionTimeoutMs,
     'heartbeat.interval.ms': Math.max(1000, Math.floor(sessionTimeoutMs / 5)),
     'max.poll.interval.ms': Math.max(sessionTimeoutMs, options.maxPollIntervalMs ?? 300_000),
+    ...(onLeaderless && {
+      'statistics.interval.ms': 2000,
+      stats_cb: (event: StatsEvent) => {
+        const leaderless = partitionsWithoutLeader(event);
+        if (leaderless !== null) onLeaderless(leaderless);
+      },
+    }),
     ...(rebalance && {
       // Awaited by the client; its own assign/unassign runs after this.
       rebalance_cb: async (err: { code: number }, assignment: TopicPartition[], fns: { assignmentLost(): boolean }) => {

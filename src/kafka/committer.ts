@@ -115,7 +115,8 @@ export class Committer {
     );
     this.options.refused(p.target, offset, err);
     if (!owned) return;
-    const waitMs = Math.min(this.options.maxBackoffMs, 100 * 2 ** Math.min(p.failures, 16));
+    // A commit refused in a rebalance goes through once the rebalance is over: try again soon.
+    const waitMs = Math.min(this.options.maxBackoffMs, 1000, 100 * 2 ** Math.min(p.failures, 16));
     p.retry = setTimeout(() => {
       p.retry = null;
       if (this.partitions.get(key) === p) this.pump(key, p);

@@ -55,6 +55,8 @@ export interface PartitionConsumerOptions {
   committed?(lease: PartitionLease, offset: bigint, batches: readonly BatchReport[]): void;
   /** A refused commit. */
   refused?(lease: PartitionLease, offset: bigint, err: CommitRefusedError): void;
+  /** Every 2 s: how many of the assigned partitions have no leader the client can reach. */
+  leaderless?(partitions: number): void;
 }
 
 export interface BatchReport {
@@ -105,6 +107,7 @@ export class PartitionConsumer {
       sessionTimeoutMs: o.sessionTimeoutMs,
       maxPollIntervalMs: o.maxPollIntervalMs,
       rebalance: { assigned: (tps) => this.assigned(tps), revoked: (tps, lost) => this.revoked(tps, lost) },
+      ...(o.leaderless && { onLeaderless: (partitions: number) => o.leaderless?.(partitions) }),
     });
     await this.consumer.connect();
     const commits = new ConfirmedCommits(this.consumer, o.commitTimeoutMs);

@@ -39,6 +39,8 @@ export interface WorkerOptions {
   maxBackoffMs: number;
   sessionTimeoutMs: number;
   maxPollIntervalMs: number;
+  /** How long a drain waits for the broker to accept its last commits (a rebalance in progress refuses them). */
+  drainCommitWaitMs: number;
 }
 
 /** What a drain left behind: partitions whose last decided offsets the broker did not accept. */
@@ -50,8 +52,6 @@ export interface DrainResult {
 const COMMIT_TIMEOUT_MS = 30_000;
 /** How long a revoked partition's batch in flight may take to finish and commit. */
 const REVOKE_GRACE_MS = 5_000;
-/** How long a drain waits for the broker to accept its last commits. */
-const DRAIN_COMMIT_WAIT_MS = 10_000;
 /**
  * Outputs unacknowledged this long mean Kafka is not taking writes (brokers down, fewer
  * in-sync replicas than min.insync.replicas): the worker reports not-ready while it waits.
@@ -78,6 +78,8 @@ export class DetectorWorker {
   private readonly sending = new Set<{ since: number }>();
   private stalled = false;
   private stallCheck: NodeJS.Timeout | null = null;
+  /** Per consumer, how many assigned partitions had no reachable leader in its last two statistics. */
+  private readonly leaderless = new Map<string, [number, number]>();
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
@@ -137,7 +139,28 @@ export class DetectorWorker {
       handle,
       committed: (lease, offset, reports) => this.committed(name, lease, offset, reports),
       refused: () => this.metrics.commitFailures.inc({ consumer: name }),
+      leaderless: (partitions) => this.noteLeaderless(name, partitions),
     });
+  }
+
+  /**
+   * Not ready while some assigned partition has had no reachable leader in two statistics
+   * running (2 s apart): the worker can read nothing from it (brokers down), though its own
+   * traffic shows no error.
+   */
+  private noteLeaderless(consumer: string, partitions: number): void {
+    const [, last] = this.leaderless.get(consumer) ?? [0, 0];
+    const wasBlind = this.blind();
+    this.leaderless.set(consumer, [last, partitions]);
+    const blind = this.blind();
+    if (blind === wasBlind) return;
+    if (blind) this.logger.warn({ consumer, partitions }, 'assigned partitions have no reachable leader; not ready until they do');
+    else this.logger.info({ consumer }, 'every assigned partition has a reachable leader again');
+    this.updateReady();
+  }
+
+  private blind(): boolean {
+    return [...this.leaderless.values()].some(([a, b]) => a > 0 && b > 0);
   }
 
   /**
@@ -153,7 +176,7 @@ export class DetectorWorker {
     this.running = false;
     if (this.stallCheck !== null) clearInterval(this.stallCheck);
     this.updateReady();
-    const [tx, labels] = await Promise.all([this.transactions?.stop(DRAIN_COMMIT_WAIT_MS) ?? [], this.labels?.stop(DRAIN_COMMIT_WAIT_MS) ?? []]);
+    const [tx, labels] = await Promise.all([this.transactions?.stop(this.options.drainCommitWaitMs) ?? [], this.labels?.stop(this.options.drainCommitWaitMs) ?? []]);
     await this.producer?.flush({ timeout: 10_000 }).catch(() => undefined);
     await this.producer?.disconnect();
     const uncommitted = [...tx, ...labels];
@@ -173,7 +196,7 @@ export class DetectorWorker {
   }
 
   ready(): boolean {
-    return this.running && !this.stopping && !this.degraded && !this.stalled;
+    return this.running && !this.stopping && !this.degraded && !this.stalled && !this.blind();
   }
 
   private updateReady(): void {

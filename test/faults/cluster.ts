@@ -138,17 +138,17 @@ export class FaultCluster {
   }
 
   /**
-   * Waits until the group has committed everything in `topics`: true when lag reaches 0;
-   * false once it has not moved for `stallMs` (and `notBeforeMs` has passed), or at `timeoutMs`.
+   * Waits until each group has committed everything in its topic: true when their lag reaches
+   * 0; false once it has not moved for `stallMs` (and `notBeforeMs` has passed), or at `timeoutMs`.
    */
-  async waitCaughtUp(groupId: string, topics: string[], o: { timeoutMs: number; stallMs: number; notBeforeMs?: number }): Promise<boolean> {
+  async waitCaughtUp(consumers: readonly { group: string; topic: string }[], o: { timeoutMs: number; stallMs: number; notBeforeMs?: number }): Promise<boolean> {
     const deadline = Date.now() + o.timeoutMs;
     let last = -1;
     let lastChange = Date.now();
     while (Date.now() < deadline) {
       let lag = -1;
       try {
-        lag = (await Promise.all(topics.map((t) => this.lag(groupId, t)))).reduce((a, b) => a + b, 0);
+        lag = (await Promise.all(consumers.map((c) => this.lag(c.group, c.topic)))).reduce((a, b) => a + b, 0);
       } catch {
         // Brokers still coming back.
       }

@@ -261,7 +261,7 @@ async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promi
   const drains = await fleet.drainAll();
   fleet.stopProbing();
   ctx.log(`drained: ${drains.length} SIGTERM exits: ${describeExits(drains)}`);
-  const [lag, labelsLag] = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(names.base, names.labels)]);
+  const [lag, labelsLag] = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(labelsGroup(names.base), names.labels)]);
   return { ...p, producer: summary, cleanRun, caughtUp, drains, lag, labelsLag };
 }
 
@@ -330,7 +330,7 @@ async function waitSettled(suite: SuiteContext, names: Names, notBeforeMs: numbe
   let last = '';
   let lastChange = Date.now();
   while (Date.now() < deadline) {
-    const progress = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(names.base, names.labels), ...[names.outputs.decisions, names.outputs.dlq].map(async (t) => [...(await suite.cluster.endOffsets(t)).values()].reduce((a, b) => a + b, 0n))]).catch(() => null);
+    const progress = await Promise.all([suite.cluster.lag(names.base, names.tx), suite.cluster.lag(labelsGroup(names.base), names.labels), ...[names.outputs.decisions, names.outputs.dlq].map(async (t) => [...(await suite.cluster.endOffsets(t)).values()].reduce((a, b) => a + b, 0n))]).catch(() => null);
     if (progress !== null && progress[0] === 0 && progress[1] === 0) return 'caught up';
     const now = Date.now();
     if (progress !== null && progress.join() !== last) {
@@ -369,6 +369,11 @@ function get(topics: Map<string, TopicRecord[]>, topic: string): TopicRecord[] {
   return topics.get(topic) ?? [];
 }
 
+/** The group a worker of `group` reads labels in (the worker's default: KAFKA_LABELS_GROUP_ID unset). */
+function labelsGroup(group: string): string {
+  return `${group}-labels`;
+}
+
 /** One worker, a fresh group and key prefix, over the same input from the start, into its own output topics; drained. */
 async function cleanRunOf(suite: SuiteContext, names: Names, logDir: string, log: (text: string) => void): Promise<{ exit: number | null; caughtUp: boolean }> {
   const group = `${names.base}-clean`;
@@ -378,7 +383,7 @@ async function cleanRunOf(suite: SuiteContext, names: Names, logDir: string, log
   try {
     const worker = await fleet.start();
     await fleet.waitReady(worker);
-    const caughtUp = await suite.cluster.waitCaughtUp(group, [names.tx, names.labels], { timeoutMs: 240_000, stallMs: 10_000 });
+    const caughtUp = await suite.cluster.waitCaughtUp([{ group, topic: names.tx }, { group: labelsGroup(group), topic: names.labels }], { timeoutMs: 240_000, stallMs: 10_000 });
     const [exit] = await fleet.drainAll();
     log(`clean run: ${caughtUp ? 'caught up' : 'did NOT catch up'}, drain exit ${exit?.code}`);
     return { exit: exit?.code ?? null, caughtUp };
