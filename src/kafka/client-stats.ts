@@ -1,7 +1,8 @@
 // Reads librdkafka's statistics (statistics.interval.ms): which of a consumer's assigned
-// partitions have no leader it can reach. A worker whose partitions' leaders are down (two of
-// three brokers gone, the controller quorum with them) receives nothing and cannot tell from
-// its own traffic; its statistics say so.
+// partitions have no leader it can reach, and how many of the cluster's brokers the client
+// finds down. A worker whose partitions' leaders are down, or whose cluster has lost most of
+// its brokers (and with them the controller quorum and the in-sync replicas its writes need),
+// may see no error in its own traffic, having none; its statistics say so.
 
 interface BrokerStats {
   nodeid?: number;
@@ -21,8 +22,16 @@ interface Stats {
 /** The payload the client hands to stats_cb: the JSON text, or an object holding it. */
 export type StatsEvent = string | { message?: string };
 
-/** How many of the consumer's assigned partitions have no leader, or one whose connection is not up; null when unreadable. */
-export function partitionsWithoutLeader(event: StatsEvent): number | null {
+export interface ClientHealth {
+  /** Assigned partitions (a consumer's) with no leader, or one whose connection is not up. */
+  leaderless: number;
+  /** Brokers the client knows of (from metadata), and those it found down (a connection that failed). */
+  brokers: number;
+  down: number;
+}
+
+/** What one statistics event says of the client's cluster; null when unreadable. */
+export function clientHealth(event: StatsEvent): ClientHealth | null {
   const text = typeof event === 'string' ? event : event.message;
   if (text === undefined) return null;
   let stats: Stats;
@@ -32,13 +41,25 @@ export function partitionsWithoutLeader(event: StatsEvent): number | null {
     return null;
   }
   const up = new Set<number>();
-  for (const b of Object.values(stats.brokers ?? {})) if (b.state === 'UP' && b.nodeid !== undefined && b.nodeid >= 0) up.add(b.nodeid);
-  let without = 0;
+  let brokers = 0;
+  let down = 0;
+  for (const b of Object.values(stats.brokers ?? {})) {
+    if (b.nodeid === undefined || b.nodeid < 0) continue; // bootstrap and coordinator handles
+    brokers++;
+    if (b.state === 'UP') up.add(b.nodeid);
+    else if (b.state === 'DOWN') down++;
+  }
+  let leaderless = 0;
   for (const topic of Object.values(stats.topics ?? {})) {
     for (const [id, p] of Object.entries(topic.partitions ?? {})) {
       if (id === '-1' || p.desired !== true) continue;
-      if (p.leader === undefined || p.leader < 0 || !up.has(p.leader)) without++;
+      if (p.leader === undefined || p.leader < 0 || !up.has(p.leader)) leaderless++;
     }
   }
-  return without;
+  return { leaderless, brokers, down };
+}
+
+/** The client cannot work: an assigned partition without a reachable leader, or most brokers down. */
+export function impaired(h: ClientHealth): boolean {
+  return h.leaderless > 0 || (h.brokers > 0 && h.down * 2 > h.brokers);
 }

@@ -2,7 +2,7 @@
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import { partitionsWithoutLeader, type StatsEvent } from './client-stats.js';
+import { clientHealth, type ClientHealth, type StatsEvent } from './client-stats.js';
 
 export type Consumer = KafkaJS.Consumer;
 export type Producer = KafkaJS.Producer;
@@ -72,13 +72,25 @@ export interface ConsumerOptions {
   /** How long the member may go without polling before it leaves the group. */
   maxPollIntervalMs?: number;
   rebalance?: RebalanceListener;
-  /** Every 2 s: how many assigned partitions have no reachable leader (client-stats.ts). */
-  onLeaderless?: (partitions: number) => void;
+  /** Every 2 s: what the client's statistics say of its cluster (client-stats.ts). */
+  onHealth?: (health: ClientHealth) => void;
+}
+
+/** librdkafka's statistics every 2 s, read into a ClientHealth. */
+function statistics(onHealth: ((health: ClientHealth) => void) | undefined): Record<string, unknown> {
+  if (onHealth === undefined) return {};
+  return {
+    'statistics.interval.ms': 2000,
+    stats_cb: (event: StatsEvent) => {
+      const health = clientHealth(event);
+      if (health !== null) onHealth(health);
+    },
+  };
 }
 
 export function createConsumer(settings: KafkaSettings, options: ConsumerOptions): Consumer {
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 15_000;
-  const { rebalance, onLeaderless } = options;
+  const { rebalance } = options;
   const consumer = client(settings).consumer({
     'group.id': options.groupId,
     'enable.auto.commit': false,
@@ -91,13 +103,7 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
     'session.timeout.ms': sessionTimeoutMs,
     'heartbeat.interval.ms': Math.max(1000, Math.floor(sessionTimeoutMs / 5)),
     'max.poll.interval.ms': Math.max(sessionTimeoutMs, options.maxPollIntervalMs ?? 300_000),
-    ...(onLeaderless && {
-      'statistics.interval.ms': 2000,
-      stats_cb: (event: StatsEvent) => {
-        const leaderless = partitionsWithoutLeader(event);
-        if (leaderless !== null) onLeaderless(leaderless);
-      },
-    }),
+    ...statistics(options.onHealth),
     ...(rebalance && {
       // Awaited by the client; its own assign/unassign runs after this.
       rebalance_cb: async (err: { code: number }, assignment: TopicPartition[], fns: { assignmentLost(): boolean }) => {
@@ -109,7 +115,7 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
   return logThrough(consumer, settings.logger);
 }
 
-export function createProducer(settings: KafkaSettings): Producer {
+export function createProducer(settings: KafkaSettings, onHealth?: (health: ClientHealth) => void): Producer {
   const producer = client(settings).producer({
     'enable.idempotence': true,
     acks: -1,
@@ -117,6 +123,7 @@ export function createProducer(settings: KafkaSettings): Producer {
     'batch.num.messages': 10_000,
     'compression.type': 'lz4',
     'message.timeout.ms': 30_000,
+    ...statistics(onHealth),
   });
   return logThrough(producer, settings.logger);
 }

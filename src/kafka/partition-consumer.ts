@@ -13,6 +13,7 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { CommitRefusedError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { ClientHealth } from './client-stats.js';
 import { createConsumer, type Consumer, type KafkaSettings, type TopicPartition } from './client.js';
 import { Committer, type CommitTarget } from './committer.js';
 import { ConfirmedCommits } from './commits.js';
@@ -55,8 +56,8 @@ export interface PartitionConsumerOptions {
   committed?(lease: PartitionLease, offset: bigint, batches: readonly BatchReport[]): void;
   /** A refused commit. */
   refused?(lease: PartitionLease, offset: bigint, err: CommitRefusedError): void;
-  /** Every 2 s: how many of the assigned partitions have no leader the client can reach. */
-  leaderless?(partitions: number): void;
+  /** Every 2 s: what the client's statistics say of its cluster. */
+  health?(health: ClientHealth): void;
 }
 
 export interface BatchReport {
@@ -107,7 +108,7 @@ export class PartitionConsumer {
       sessionTimeoutMs: o.sessionTimeoutMs,
       maxPollIntervalMs: o.maxPollIntervalMs,
       rebalance: { assigned: (tps) => this.assigned(tps), revoked: (tps, lost) => this.revoked(tps, lost) },
-      ...(o.leaderless && { onLeaderless: (partitions: number) => o.leaderless?.(partitions) }),
+      ...(o.health && { onHealth: (health: ClientHealth) => o.health?.(health) }),
     });
     await this.consumer.connect();
     const commits = new ConfirmedCommits(this.consumer, o.commitTimeoutMs);

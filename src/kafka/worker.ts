@@ -20,6 +20,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { PipelineDeps, Rejected } from '../pipeline/process-batch.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
+import { impaired, type ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
 import { batchOutputs, sendOutputs } from './outputs.js';
 import { PartitionConsumer, type Batch, type BatchReport, type Message, type PartitionLease } from './partition-consumer.js';
@@ -78,8 +79,8 @@ export class DetectorWorker {
   private readonly sending = new Set<{ since: number }>();
   private stalled = false;
   private stallCheck: NodeJS.Timeout | null = null;
-  /** Per consumer, how many assigned partitions had no reachable leader in its last two statistics. */
-  private readonly leaderless = new Map<string, [number, number]>();
+  /** Per client, whether its last two statistics said it cannot work (client-stats.ts, impaired). */
+  private readonly impairment = new Map<string, [boolean, boolean]>();
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
@@ -104,7 +105,7 @@ export class DetectorWorker {
   }
 
   private async connectAndRun(): Promise<void> {
-    this.producer = createProducer(this.kafka);
+    this.producer = createProducer(this.kafka, (health) => this.noteHealth('producer', health));
     await this.producer.connect();
     const { topics, groupId } = this.options;
     this.transactions = this.consumer('transactions', groupId, topics.transactions, (batch, lease) => this.decide(batch, lease));
@@ -139,28 +140,29 @@ export class DetectorWorker {
       handle,
       committed: (lease, offset, reports) => this.committed(name, lease, offset, reports),
       refused: () => this.metrics.commitFailures.inc({ consumer: name }),
-      leaderless: (partitions) => this.noteLeaderless(name, partitions),
+      health: (health) => this.noteHealth(name, health),
     });
   }
 
   /**
-   * Not ready while some assigned partition has had no reachable leader in two statistics
-   * running (2 s apart): the worker can read nothing from it (brokers down), though its own
-   * traffic shows no error.
+   * Not ready while a client's statistics have said, twice running (2 s apart), that it cannot
+   * work: an assigned partition without a reachable leader (it can read nothing from it), or
+   * most of the cluster's brokers down (its writes cannot find their in-sync replicas). A
+   * worker with no traffic sees no error of its own, and would otherwise stay ready.
    */
-  private noteLeaderless(consumer: string, partitions: number): void {
-    const [, last] = this.leaderless.get(consumer) ?? [0, 0];
+  private noteHealth(client: string, health: ClientHealth): void {
+    const [, last] = this.impairment.get(client) ?? [false, false];
     const wasBlind = this.blind();
-    this.leaderless.set(consumer, [last, partitions]);
+    this.impairment.set(client, [last, impaired(health)]);
     const blind = this.blind();
     if (blind === wasBlind) return;
-    if (blind) this.logger.warn({ consumer, partitions }, 'assigned partitions have no reachable leader; not ready until they do');
-    else this.logger.info({ consumer }, 'every assigned partition has a reachable leader again');
+    if (blind) this.logger.warn({ client, ...health }, 'Kafka is not usable (partitions without a reachable leader, or most brokers down); not ready until it is');
+    else this.logger.info({ client }, 'Kafka is usable again');
     this.updateReady();
   }
 
   private blind(): boolean {
-    return [...this.leaderless.values()].some(([a, b]) => a > 0 && b > 0);
+    return [...this.impairment.values()].some(([a, b]) => a && b);
   }
 
   /**

@@ -54,6 +54,7 @@ describe('fault suite, short profile', () => {
         orphans: s.verdict.orphans,
         'alerts ≠ non-allows': s.verdict.alertMismatches,
         'lag after drain': s.lag,
+        'labels lag': s.labelsLag,
         'drain exits ≠ 0': s.drainFailures,
         'redis diff': s.redis.differing,
         'ready in outage': s.stayedReadyInOutage ?? 0,

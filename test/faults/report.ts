@@ -39,6 +39,8 @@ export const COLUMNS: Column[] = [
   { title: 'orphans', mustBeZero: true, value: (r) => r.verdict.orphans },
   { title: 'alerts ≠ non-allows', mustBeZero: true, value: (r) => r.verdict.alertMismatches },
   { title: 'lag after drain', mustBeZero: true, value: (r) => r.lag },
+  // Labels feed features: one left unread is a feature value lost.
+  { title: 'labels lag', mustBeZero: true, value: (r) => r.labelsLag },
   { title: 'drain exits ≠ 0', mustBeZero: true, value: (r) => r.drainFailures },
   { title: 'drains', mustBeZero: false, value: (r) => r.drains.length },
   { title: 'redis diff', mustBeZero: true, value: (r) => r.redis.differing },

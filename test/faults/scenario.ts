@@ -319,8 +319,8 @@ type Settled = 'caught up' | 'decided every input, but its lag stays' | 'made no
 
 /**
  * Waits until the group has nothing left to do before it is drained: its lag is 0; or every
- * input has a decision or a dead letter and the lag has not moved for 10 s (what remains are
- * offsets it will never commit, such as refused commits); or neither the lag nor the outputs
+ * input has a decision or a dead letter, every label is committed and the lag has not moved for
+ * 10 s (what remains are offsets it will never commit, such as refused commits); or neither the lag nor the outputs
  * moved for 45 s (a worker's produce waits up to message.timeout.ms, 30 s, before it retries).
  * Nothing before `notBeforeMs`: a SIGKILLed member holds its partitions until its session
  * times out (15 s).
@@ -338,7 +338,7 @@ async function waitSettled(suite: SuiteContext, names: Names, notBeforeMs: numbe
       lastChange = now;
     } else if (now >= notBeforeMs && now - lastChange >= 45_000) {
       return 'made no progress for 45 s';
-    } else if (now >= notBeforeMs && now - lastChange >= 10_000 && (await everyInputDecided(suite, names))) {
+    } else if (now >= notBeforeMs && now - lastChange >= 10_000 && progress?.[1] === 0 && (await everyInputDecided(suite, names))) {
       return 'decided every input, but its lag stays';
     }
     await sleep(1000);

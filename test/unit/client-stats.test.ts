@@ -1,6 +1,8 @@
 // Reading librdkafka's statistics for partitions whose leader is out of reach.
 import { describe, expect, it } from 'vitest';
-import { partitionsWithoutLeader } from '../../src/kafka/client-stats.js';
+import { clientHealth, impaired, type StatsEvent } from '../../src/kafka/client-stats.js';
+
+const partitionsWithoutLeader = (e: StatsEvent): number | null => clientHealth(e)?.leaderless ?? null;
 
 const stats = (brokers: Record<number, string>, partitions: Record<string, { leader: number; desired: boolean }>): string =>
   JSON.stringify({
@@ -18,6 +20,17 @@ describe('partitions without a reachable leader', () => {
     expect(partitionsWithoutLeader(stats({ 1: 'UP', 2: 'DOWN', 3: 'DOWN' }, all))).toBe(1); // partition 2 is not ours
     expect(partitionsWithoutLeader(stats({ 1: 'CONNECT', 2: 'UP', 3: 'UP' }, { ...all, '3': { leader: -1, desired: true } }))).toBe(2);
     expect(partitionsWithoutLeader({ message: stats({ 1: 'UP', 2: 'UP', 3: 'UP' }, all) })).toBe(0);
+  });
+
+  it('finds the client impaired when most brokers are down, not when one is', () => {
+    const ours = { '0': { leader: 1, desired: true } };
+    const one = clientHealth(stats({ 1: 'UP', 2: 'DOWN', 3: 'UP' }, ours));
+    const two = clientHealth(stats({ 1: 'UP', 2: 'DOWN', 3: 'DOWN' }, ours));
+    expect(one).toEqual({ leaderless: 0, brokers: 3, down: 1 });
+    expect(impaired(one as NonNullable<typeof one>)).toBe(false);
+    expect(impaired(two as NonNullable<typeof two>)).toBe(true);
+    // Never connected (sparse connections) is not down.
+    expect(impaired(clientHealth(stats({ 1: 'UP', 2: 'INIT', 3: 'INIT' }, ours)) as NonNullable<typeof one>)).toBe(false);
   });
 
   it('says nothing of statistics it cannot read', () => {
