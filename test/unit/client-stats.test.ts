@@ -6,9 +6,9 @@ const partitionsWithoutLeader = (e: StatsEvent): number | null => clientHealth(e
 
 const stats = (brokers: Record<number, string>, partitions: Record<string, { leader: number; desired: boolean }>): string =>
   JSON.stringify({
-    brokers: Object.fromEntries([
+    brokers: Object.fromEntries<{ nodeid: number; state: string }>([
       ['127.0.0.1:9092/bootstrap', { nodeid: -1, state: 'UP' }],
-      ...Object.entries(brokers).map(([id, state]) => [`127.0.0.1:919${id}/${id}`, { nodeid: Number(id), state }]),
+      ...Object.entries(brokers).map(([id, state]): [string, { nodeid: number; state: string }] => [`127.0.0.1:919${id}/${id}`, { nodeid: Number(id), state }]),
     ]),
     topics: { tx: { partitions: { '-1': { leader: -1, desired: false }, ...partitions } } },
   });
