@@ -19,13 +19,20 @@ interface Stats {
   topics?: Record<string, { partitions?: Record<string, PartitionStats> }>;
 }
 
+/**
+ * Broker states that are not trouble: up, never needed (sparse connections: INIT), or up and
+ * busy. Every other state (DOWN, TRY_CONNECT, CONNECT, the handshakes) is a connection that
+ * failed and is being retried: a broker that was killed cycles through them.
+ */
+const QUIET_STATES = new Set(['UP', 'INIT', 'UPDATE', 'REAUTH']);
+
 /** The payload the client hands to stats_cb: the JSON text, or an object holding it. */
 export type StatsEvent = string | { message?: string };
 
 export interface ClientHealth {
   /** Assigned partitions (a consumer's) with no leader, or one whose connection is not up. */
   leaderless: number;
-  /** Brokers the client knows of (from metadata), and those it found down (a connection that failed). */
+  /** Brokers the client knows of (from metadata), and those it found down (a connection that failed and is being retried). */
   brokers: number;
   down: number;
 }
@@ -47,7 +54,7 @@ export function clientHealth(event: StatsEvent): ClientHealth | null {
     if (b.nodeid === undefined || b.nodeid < 0) continue; // bootstrap and coordinator handles
     brokers++;
     if (b.state === 'UP') up.add(b.nodeid);
-    else if (b.state === 'DOWN') down++;
+    else if (b.state !== undefined && !QUIET_STATES.has(b.state)) down++;
   }
   let leaderless = 0;
   for (const topic of Object.values(stats.topics ?? {})) {

@@ -29,7 +29,8 @@ describe('partitions without a reachable leader', () => {
     expect(one).toEqual({ leaderless: 0, brokers: 3, down: 1 });
     expect(impaired(one as NonNullable<typeof one>)).toBe(false);
     expect(impaired(two as NonNullable<typeof two>)).toBe(true);
-    // Never connected (sparse connections) is not down.
+    // A killed broker is retried: connecting again is down too. Never connected (sparse connections) is not.
+    expect(impaired(clientHealth(stats({ 1: 'UP', 2: 'TRY_CONNECT', 3: 'CONNECT' }, ours)) as NonNullable<typeof one>)).toBe(true);
     expect(impaired(clientHealth(stats({ 1: 'UP', 2: 'INIT', 3: 'INIT' }, ours)) as NonNullable<typeof one>)).toBe(false);
   });
 
