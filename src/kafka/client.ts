@@ -124,6 +124,9 @@ export function createProducer(settings: KafkaSettings, onHealth?: (health: Clie
     'compression.type': 'lz4',
     'message.timeout.ms': 30_000,
     ...statistics(onHealth),
+    // Connections to every broker, kept up (and retried when lost): the statistics then show a
+    // broker that went down even when this producer had nothing to send it.
+    ...(onHealth && { 'enable.sparse.connections': false }),
   });
   return logThrough(producer, settings.logger);
 }

@@ -86,7 +86,9 @@ describe('two workers with label-fed features', () => {
       // group has settled with both members (a cooperative rebalance takes a few seconds).
       const committed = async (): Promise<bigint> => [...(await committedOffsets(world.config.KAFKA_GROUP_ID, world.config.TOPIC_TRANSACTIONS)).values()].reduce((x, y) => x + (y > 0n ? y : 0n), 0n);
       let sent = 0;
-      for (let round = 0; round < 20 && (sent === 0 || partitions.some((p) => p.size === 0)); round++) {
+      const until = Date.now() + 45_000;
+      while (sent === 0 || (partitions.some((p) => p.size === 0) && Date.now() < until)) {
+        if (sent > 0) await new Promise((r) => setTimeout(r, 500));
         const later = Array.from({ length: 50 }, (_, k) => sent + k).map((i) => tx({ transactionId: `now-${i}`, accountId: `acct-${i % 50}`, merchantId: 'shop', timestamp: new Date(T + 3_600_000 + i).toISOString() }));
         await produce(world.config.TOPIC_TRANSACTIONS, later.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })));
         sent += later.length;
