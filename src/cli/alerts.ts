@@ -4,7 +4,9 @@ import type { Command} from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createConsumer, kafkaSettings } from '../kafka/client.js';
+import { handleSignals } from './early-signals.js';
 import type { Decision } from '../contract/decision.js';
+import { compileSchema } from '../contract/schema.js';
 
 interface TailFlags {
   json: boolean;
@@ -27,7 +29,8 @@ export function registerAlerts(program: Command): void {
       const config = loadConfig();
       // A throw-away group: tailing never moves a real subscriber's offsets.
       const consumer = createConsumer(kafkaSettings(config), { groupId: `fraud-detector-tail-${randomUUID()}`, maxBatchSize: 1000, startAt: flags.fromBeginning ? 'earliest' : 'latest' });
-      const counts = { review: 0, block: 0 };
+      const validate = compileSchema<Decision>('decision.schema.json');
+      const counts = { review: 0, block: 0, invalid: 0 };
       const started = Date.now();
       let lastEvents: { at: number; total: number } | null = null;
       await consumer.connect();
@@ -37,26 +40,40 @@ export function registerAlerts(program: Command): void {
         await consumer.disconnect();
         process.exit(0);
       };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
+      handleSignals(() => void stop());
       const timer = setInterval(() => {
         if (flags.summaryEvery <= 0 || flags.json) return;
         void summary(flags.metricsUrl, lastEvents).then((s) => {
           lastEvents = s.events ?? lastEvents;
           const secs = (Date.now() - started) / 1000;
-          console.log(`── ${new Date().toISOString().slice(11, 19)}  alerts ${counts.review + counts.block} (review ${counts.review}, block ${counts.block}), ${((counts.review + counts.block) / secs).toFixed(1)} alerts/s${s.text}`);
+          console.log(`── ${new Date().toISOString().slice(11, 19)}  alerts ${counts.review + counts.block} (review ${counts.review}, block ${counts.block}), ${((counts.review + counts.block) / secs).toFixed(1)} alerts/s${counts.invalid > 0 ? `, ${counts.invalid} records skipped (not decisions)` : ''}${s.text}`);
         });
       }, Math.max(1, flags.summaryEvery) * 1000);
       await consumer.run({
         eachMessage: ({ message }) => {
-          if (!message.value) return Promise.resolve();
-          const d = JSON.parse(message.value.toString('utf8')) as Decision;
+          const d = decisionOf(message.value, validate);
+          if (typeof d === 'string') {
+            // Not a decision (anyone with write access can produce to the topic): said on stderr, never printed as one.
+            counts.invalid++;
+            console.error(`fraud-detector: skipped a record that is not a decision (offset ${message.offset}): ${d}`);
+            return Promise.resolve();
+          }
           if (d.decision === 'review' || d.decision === 'block') counts[d.decision]++;
           console.log(flags.json ? JSON.stringify(d) : formatAlert(d));
           return Promise.resolve();
         },
       });
     });
+}
+
+/** The record's decision, or why it is not one. */
+export function decisionOf(value: Buffer | null, validate: (data: unknown) => Decision): Decision | string {
+  if (value === null) return 'empty value';
+  try {
+    return validate(JSON.parse(value.toString('utf8')));
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
 }
 
 export function formatAlert(d: Decision): string {

@@ -13,6 +13,7 @@ import { startHealthServer } from '../observability/health-server.js';
 import { RulesReloader } from '../rules/reloader.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import { buildPipeline, featureSetFor, modelsFor, policyFor, redisStore, rulesFor, workerOptions, type Pipeline } from './build.js';
+import { handleSignals } from './early-signals.js';
 import { watchForChanges, type Watch } from './watch.js';
 
 export function registerRun(program: Command): void {
@@ -30,8 +31,7 @@ export function registerRun(program: Command): void {
         if (shutdown !== null) shutdown(signal);
         else early ??= signal;
       };
-      process.on('SIGTERM', () => onSignal('SIGTERM'));
-      process.on('SIGINT', () => onSignal('SIGINT'));
+      handleSignals(onSignal);
       logger.info({ group: config.KAFKA_GROUP_ID, model: config.MODEL_PATH ?? null }, 'starting');
       const registry = new Registry();
       const metrics = createMetrics(registry);

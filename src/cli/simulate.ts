@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js';
 import { createProducer, kafkaSettings } from '../kafka/client.js';
 import { LabelQueue } from '../simulate/label-queue.js';
 import { Random } from '../simulate/random.js';
+import { handleSignals } from './early-signals.js';
 import { closeStream, writeLine } from './files.js';
 import { DEFAULT_SIMULATOR_OPTIONS, rhythm, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
 
@@ -84,8 +85,7 @@ async function toKafka(sim: TransactionSimulator, flags: SimulateFlags): Promise
   const producer = createProducer(kafkaSettings(config));
   await producer.connect();
   let stop = false;
-  process.on('SIGINT', () => (stop = true));
-  process.on('SIGTERM', () => (stop = true));
+  handleSignals(() => (stop = true));
   const tickMs = 100;
   const rate = flags.rate ?? 300;
   let sent = 0;

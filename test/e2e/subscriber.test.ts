@@ -48,6 +48,9 @@ describe('the subscriber\'s side', () => {
       await expect.poll(() => jsonLines(tailJson.output()).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
       const followed = jsonLines(tailJson.output()) as unknown as Decision[];
       expect(followed.slice(0, 4).map((d) => [d.transactionId, d.decision])).toEqual(burst.slice(4).map((e) => [e.transactionId, 'review']));
+      // The record that is not an alert is said on stderr and never printed as one.
+      expect(followed.every((d) => typeof d.transactionId === 'string')).toBe(true);
+      await expect.poll(() => tailJson.output(), { timeout: 30_000 }).toMatch(/skipped a record that is not a decision \(offset \d+\): \/: must have required property/);
       await expect.poll(() => tail.output().split('\n').filter((l) => / REVIEW /.test(l)).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
       expect(tail.output()).toMatch(/REVIEW\s+score 0\.00\s+victim\s+1\.50 EUR\s+card-testing-burst: 5 payments on this card in 1h, this one 1\.50/);
     } finally {
