@@ -52,6 +52,7 @@ const SHAPE = {
   FEATURE_STORE_THREAD: bool.default(true),
   MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
+  MAX_FUTURE_SKEW_MS: int(0, 86_400_000).default(300_000),
   MODEL_PATH: z.string().min(1).optional(),
   CHALLENGER_MODEL_PATH: z.string().min(1).optional(),
   MODEL_WATCH: bool.default(true),

@@ -1,6 +1,7 @@
 // Builds the pipeline's parts from the configuration; shared by the commands that decide.
 import { loadConfig, type Config } from '../config.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
+import { WallClock } from '../features/clock.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
@@ -104,6 +105,7 @@ export function buildPipeline(config: Config, store: FeatureStore, decisions: 'a
     rules: () => rules,
     policy: policyFor(config, models.scorer),
     decisions,
+    clock: new WallClock(config.MAX_FUTURE_SKEW_MS),
   };
   if (models.challenger) deps.challenger = models.challenger;
   return {
