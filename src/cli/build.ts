@@ -1,6 +1,7 @@
 // Builds the pipeline's parts from the configuration; shared by the commands that decide.
 import { loadConfig, type Config } from '../config.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
+import { WallClock } from '../features/clock.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
@@ -104,6 +105,7 @@ export function buildPipeline(config: Config, store: FeatureStore, decisions: 'a
     rules: () => rules,
     policy: policyFor(config, models.scorer),
     decisions,
+    clock: new WallClock(config.MAX_FUTURE_SKEW_MS),
   };
   if (models.challenger) deps.challenger = models.challenger;
   return {
@@ -129,5 +131,7 @@ export function workerOptions(config: Config): WorkerOptions {
     maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
     // Within the drain bound, leaving time to disconnect and flush.
     drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
+    dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
+    stallMs: config.HEALTH_STALL_MS,
   };
 }

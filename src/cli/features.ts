@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import type { FeatureSet } from '../features/definitions.js';
+import { StreamClock } from '../features/clock.js';
 import { applyLabels, computeFeatures } from '../features/engine.js';
 import { replayInTimeOrder } from './timeline.js';
 import { featureSetFor, memoryStore } from './build.js';
@@ -51,10 +52,11 @@ export async function exportFeatures(config: Config, set: FeatureSet, files: { t
   const labelLines = files.labels ? await readLabels(files.labels, rejects.reject) : [];
   const labels = latestLabels(labelLines);
   const store = memoryStore(config);
+  const clock = new StreamClock(config.MAX_FUTURE_SKEW_MS);
   const out = createWriteStream(files.out);
   await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
   await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabels(due, set, store), async (chunk) => {
-    const f = await computeFeatures(chunk.map((l) => l.tx), set, store);
+    const f = await computeFeatures(chunk.map((l) => l.tx), set, store, undefined, clock);
     for (let row = 0; row < chunk.length; row++) {
       const tx = (chunk[row] as (typeof chunk)[number]).tx;
       const values = Array.from(f.matrix.subarray(row * set.names.length, (row + 1) * set.names.length), (v) => String(v));

@@ -4,6 +4,7 @@
 import type { Config } from '../config.js';
 import type { LabelEvent } from '../contract/label.js';
 import type { FeatureSet } from '../features/definitions.js';
+import { StreamClock } from '../features/clock.js';
 import { applyLabels } from '../features/engine.js';
 import { processBatch, type Decided } from '../pipeline/process-batch.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -56,6 +57,8 @@ export async function replayDecisions(setup: OfflinePipeline, transactions: read
   const store = memoryStore(setup.config);
   const pipeline = buildPipeline(setup.config, store, setup.decisions, setup.features, setup.models);
   if (setup.rules) pipeline.setRules(setup.rules);
+  // History's clock is its own event time, so it replays the same way whenever it is replayed.
+  pipeline.deps.clock = new StreamClock(setup.config.MAX_FUTURE_SKEW_MS);
   await replayInTimeOrder(transactions, labels, 1000, (due) => applyLabels(due, setup.features, store), async (chunk) => {
     const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
     for (const d of outcome.decided) onDecided(d, chunk[d.index] as TransactionLine);
