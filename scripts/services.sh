@@ -25,7 +25,9 @@ local_dir="${FD_LOCAL_DIR:-$root/.local}"
 # Data, logs and the settings file; --faults moves them to $local_dir/faults (jars stay shared).
 state_dir="$local_dir"
 redis_port="${REDIS_PORT:-6379}"
-redis_aof=no
+# Redis persists with AOF, fsynced every second: a crash loses at most the last second of
+# writes, and a restart comes back with the rest (README, "Redis loss").
+redis_aof=yes
 kafka_port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
 redis_cluster_port="${REDIS_CLUSTER_PORT:-7000}"
@@ -71,8 +73,8 @@ redis_up_single() {
   port_open "$redis_port" && die "port $redis_port is taken by another process; set REDIS_PORT (FAULTS_REDIS_PORT with --faults)"
   command -v redis-server >/dev/null || die "redis-server not installed; run scripts/install-system.sh"
   log "starting redis on 127.0.0.1:$redis_port, appendonly $redis_aof (log: $dir/redis.log)"
-  # With AOF on (the fault suite), every write is logged and fsynced each second, and a
-  # graceful SHUTDOWN flushes it: a restart comes back with every acknowledged write.
+  # With AOF on, every write is logged and fsynced each second, and a graceful SHUTDOWN
+  # flushes it: a restart comes back with every acknowledged write.
   redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir" \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
     --save "" --appendonly "$redis_aof" --appendfsync everysec --protected-mode yes >/dev/null
@@ -102,7 +104,7 @@ redis_cluster_up() {
     log "starting redis cluster node on 127.0.0.1:$p (log: $dir/redis.log)"
     redis-server --bind 127.0.0.1 --port "$p" --dir "$dir" --cluster-enabled yes \
       --cluster-config-file nodes.conf --daemonize yes --pidfile "$dir/redis.pid" \
-      --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
+      --logfile "$dir/redis.log" --save "" --appendonly yes --appendfsync everysec >/dev/null
     wait_for "redis node $p" "$ready_timeout" redis-cli -p "$p" ping
   done
   if ! redis-cli -p "$redis_cluster_port" cluster info | grep -q 'cluster_state:ok'; then

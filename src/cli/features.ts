@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../config.js';
 import type { FeatureSet } from '../features/definitions.js';
 import { StreamClock } from '../features/clock.js';
 import { applyLabels, computeFeatures } from '../features/engine.js';
+import { registerRebuild } from './features-rebuild.js';
 import { replayInTimeOrder } from './timeline.js';
 import { featureSetFor, memoryStore } from './build.js';
 import { byEventTime, closeStream, latestLabels, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
@@ -21,9 +22,9 @@ interface ExportFlags {
 export const EXPORT_KEY_COLUMNS = ['transactionId', 'accountId', 'cardId', 'eventTime'] as const;
 
 export function registerFeatures(program: Command): void {
-  program
-    .command('features')
-    .description('work with features')
+  const features = program.command('features').description('work with features');
+  registerRebuild(features);
+  features
     .command('export')
     .description('write point-in-time features (as they were when each transaction happened) and labels as CSV')
     .requiredOption('--transactions <file>', 'transactions, one JSON object per line')
