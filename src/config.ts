@@ -52,6 +52,9 @@ const SHAPE = {
   FEATURE_STORE_THREAD: bool.default(true),
   // A decision carries its event, and must fit in a Kafka record (about 1 MB by default).
   MAX_EVENT_BYTES: int(64, 524_288).default(65_536),
+  MAX_INFLIGHT_BYTES: int(1_048_576, 4_294_967_296).default(67_108_864),
+  KAFKA_CONSUMER_QUEUE_KBYTES: int(1024, 2_097_151).default(32_768),
+  KAFKA_PRODUCER_QUEUE_KBYTES: int(1024, 2_147_483_647).default(65_536),
   DLQ_MAX_VALUE_BYTES: int(1024, 100_000_000).default(900_000),
   HEALTH_STALL_MS: int(1000, 86_400_000).default(900_000),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),

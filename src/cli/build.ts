@@ -132,6 +132,7 @@ export function workerOptions(config: Config): WorkerOptions {
     // Within the drain bound, leaving time to disconnect and flush.
     drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
     dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
+    maxInFlightBytes: config.MAX_INFLIGHT_BYTES,
     stallMs: config.HEALTH_STALL_MS,
   };
 }
