@@ -6,6 +6,7 @@ import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
 import { RedisFeatureStore } from '../features/redis/redis-store.js';
+import { redisTarget } from '../features/redis/target.js';
 import type { FeatureStore } from '../features/store.js';
 import { CoalescingFeatureStore } from '../features/coalescing-store.js';
 import { ThreadedFeatureStore } from '../features/threaded/threaded-store.js';
@@ -45,7 +46,7 @@ export interface StoreHooks {
 }
 
 export function redisStore(config: Config, hooks: StoreHooks = {}, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
-  const target = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  const target = redisTarget(config);
   const options = {
     keyPrefix: config.REDIS_KEY_PREFIX,
     allowedLatenessMs: config.ALLOWED_LATENESS_MS,
