@@ -51,6 +51,8 @@ const SHAPE = {
   PARTITIONS_CONCURRENCY: int(1, 64).default(2),
   FEATURE_STORE_THREAD: bool.default(true),
   MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
+  // At most 1,000: JSON.stringify and the validator recurse, and a few thousand levels overflow their stack.
+  MAX_EVENT_DEPTH: int(1, 1000).default(32),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
   MODEL_PATH: z.string().min(1).optional(),
   CHALLENGER_MODEL_PATH: z.string().min(1).optional(),

@@ -1,5 +1,6 @@
 // Builds the pipeline's parts from the configuration; shared by the commands that decide.
 import { loadConfig, type Config } from '../config.js';
+import type { EventLimits } from '../contract/decode.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
@@ -114,6 +115,11 @@ export function buildPipeline(config: Config, store: FeatureStore, decisions: 'a
   };
 }
 
+/** MAX_EVENT_BYTES and MAX_EVENT_DEPTH: the limits every input goes through, in `run` and the offline commands. */
+export function eventLimits(config: Config): EventLimits {
+  return { maxBytes: config.MAX_EVENT_BYTES, maxDepth: config.MAX_EVENT_DEPTH };
+}
+
 export function workerOptions(config: Config): WorkerOptions {
   return {
     kafka: kafkaSettings(config),
@@ -123,7 +129,7 @@ export function workerOptions(config: Config): WorkerOptions {
     emitDecisions: config.EMIT_DECISIONS,
     maxBatchSize: config.BATCH_MAX_SIZE,
     partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
-    maxEventBytes: config.MAX_EVENT_BYTES,
+    eventLimits: eventLimits(config),
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
