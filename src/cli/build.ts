@@ -120,6 +120,16 @@ export function eventLimits(config: Config): EventLimits {
   return { maxBytes: config.MAX_EVENT_BYTES, maxDepth: config.MAX_EVENT_DEPTH };
 }
 
+/**
+ * The pipeline of an offline command, over a fresh in-memory store: `rules` (a backtest's,
+ * breakers off) instead of RULES_DIR's when given.
+ */
+export function offlinePipeline(config: Config, features: FeatureSet, options: { decisions: 'all' | 'alerts'; models?: Models; rules?: RuleSet }): PipelineDeps {
+  const pipeline = buildPipeline(config, memoryStore(config), options.decisions, features, options.models);
+  if (options.rules) pipeline.setRules(options.rules);
+  return pipeline.deps;
+}
+
 export function workerOptions(config: Config): WorkerOptions {
   return {
     kafka: kafkaSettings(config),

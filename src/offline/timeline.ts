@@ -1,14 +1,13 @@
 // History replayed in time order for the offline commands: transactions in chunks, and
 // before each transaction every label known by its time, so label-fed features are as they
 // were then (the same order the worker sees when both topics are live).
-import type { Config } from '../config.js';
 import type { LabelEvent } from '../contract/label.js';
-import type { FeatureSet } from '../features/definitions.js';
-import { applyLabels } from '../features/engine.js';
-import { processBatch, type Decided } from '../pipeline/process-batch.js';
-import type { RuleSet } from '../rules/rule-set.js';
-import { buildPipeline, memoryStore, type Models } from './build.js';
-import type { LabelLine, TransactionLine } from './files.js';
+import { processBatch, type Decided, type PipelineDeps } from '../pipeline/process-batch.js';
+import { processLabels } from '../pipeline/process-labels.js';
+import type { LabelLine, TransactionLine } from './input-lines.js';
+
+/** Transactions decided per pipeline call, as a worker's batch. */
+const CHUNK = 1000;
 
 /**
  * Calls `applyLabels` and `decideChunk` in time order. `transactions` must be in event-time
@@ -38,26 +37,19 @@ export async function replayInTimeOrder(
   }
 }
 
-export interface OfflinePipeline {
-  config: Config;
-  features: FeatureSet;
-  models?: Models;
-  /** Rules other than RULES_DIR's (a backtest's, with breakers off). */
-  rules?: RuleSet;
-  /** 'all' builds every decision in full; 'alerts' only those that are not allows. */
-  decisions: 'all' | 'alerts';
+/** Labels already validated when their file was read, applied through the worker's own call. */
+export async function applyLabelLines(labels: readonly LabelLine[], deps: Pick<PipelineDeps, 'features' | 'store'>): Promise<void> {
+  await processLabels(labels, (label) => label, deps);
 }
 
 /**
- * History through the detector offline: an in-memory store, the pipeline, transactions (in
- * event-time order) decided in chunks with the labels known by each one's time applied first.
+ * History through the detector offline: `deps` over a fresh in-memory store, transactions (in
+ * event-time order) decided in chunks, with the labels known by each one's time applied first,
+ * through the same pipeline calls as the worker's.
  */
-export async function replayDecisions(setup: OfflinePipeline, transactions: readonly TransactionLine[], labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
-  const store = memoryStore(setup.config);
-  const pipeline = buildPipeline(setup.config, store, setup.decisions, setup.features, setup.models);
-  if (setup.rules) pipeline.setRules(setup.rules);
-  await replayInTimeOrder(transactions, labels, 1000, (due) => applyLabels(due, setup.features, store), async (chunk) => {
-    const outcome = await processBatch(chunk, (l) => l.tx, pipeline.deps);
+export async function replayDecisions(deps: PipelineDeps, transactions: readonly TransactionLine[], labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
+  await replayInTimeOrder(transactions, labels, CHUNK, (due) => applyLabelLines(due, deps), async (chunk) => {
+    const outcome = await processBatch(chunk, (l) => l.tx, deps);
     for (const d of outcome.decided) onDecided(d, chunk[d.index] as TransactionLine);
   });
 }
