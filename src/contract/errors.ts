@@ -29,7 +29,9 @@ export abstract class FraudDetectorError extends Error {
 }
 
 /** Why an input event was refused: the code its dead letter (or `replay`'s reject line) carries. */
-export type InvalidEventCode = 'FD_EVENT_EMPTY' | 'FD_EVENT_TOO_LARGE' | 'FD_EVENT_NOT_UTF8' | 'FD_EVENT_TOO_DEEP' | 'FD_EVENT_NOT_JSON' | 'FD_EVENT_DUPLICATE_KEY' | 'FD_EVENT_SCHEMA';
+export const INVALID_EVENT_CODES = ['FD_EVENT_EMPTY', 'FD_EVENT_TOO_LARGE', 'FD_EVENT_NOT_UTF8', 'FD_EVENT_TOO_DEEP', 'FD_EVENT_NOT_JSON', 'FD_EVENT_DUPLICATE_KEY', 'FD_EVENT_SCHEMA'] as const satisfies readonly ErrorCode[];
+
+export type InvalidEventCode = (typeof INVALID_EVENT_CODES)[number];
 
 /** An event that can never be processed; it goes to the dead-letter topic. */
 export class InvalidEventError extends FraudDetectorError {
