@@ -50,10 +50,14 @@ const SHAPE = {
   BATCH_MAX_SIZE: int(1, 1_000_000).default(10_000),
   PARTITIONS_CONCURRENCY: int(1, 64).default(2),
   FEATURE_STORE_THREAD: bool.default(true),
-  MAX_EVENT_BYTES: int(64, 10_000_000).default(65_536),
+  // A decision carries its event, and must fit in a Kafka record (about 1 MB by default).
+  MAX_EVENT_BYTES: int(64, 524_288).default(65_536),
   // At most 1,000: JSON.stringify and the validator recurse, and a few thousand levels overflow their stack.
   MAX_EVENT_DEPTH: int(1, 1000).default(32),
+  DLQ_MAX_VALUE_BYTES: int(1024, 100_000_000).default(900_000),
+  HEALTH_STALL_MS: int(1000, 86_400_000).default(900_000),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
+  MAX_FUTURE_SKEW_MS: int(0, 86_400_000).default(300_000),
   MODEL_PATH: z.string().min(1).optional(),
   CHALLENGER_MODEL_PATH: z.string().min(1).optional(),
   MODEL_WATCH: bool.default(true),

@@ -2,6 +2,7 @@
 import { loadConfig, type Config } from '../config.js';
 import type { EventLimits } from '../contract/decode.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
+import { StreamClock, WallClock } from '../features/clock.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
@@ -105,6 +106,7 @@ export function buildPipeline(config: Config, store: FeatureStore, decisions: 'a
     rules: () => rules,
     policy: policyFor(config, models.scorer),
     decisions,
+    clock: new WallClock(config.MAX_FUTURE_SKEW_MS),
   };
   if (models.challenger) deps.challenger = models.challenger;
   return {
@@ -127,7 +129,15 @@ export function eventLimits(config: Config): EventLimits {
 export function offlinePipeline(config: Config, features: FeatureSet, options: { decisions: 'all' | 'alerts'; models?: Models; rules?: RuleSet }): PipelineDeps {
   const pipeline = buildPipeline(config, memoryStore(config), options.decisions, features, options.models);
   if (options.rules) pipeline.setRules(options.rules);
-  return pipeline.deps;
+  return { ...pipeline.deps, ...offlineFeatures(config, features) };
+}
+
+/**
+ * The features of an offline command: a fresh in-memory store, and the stream's own clock
+ * (history's clock is its own event time, so it replays the same way whenever it is replayed).
+ */
+export function offlineFeatures(config: Config, features: FeatureSet): Pick<PipelineDeps, 'features' | 'store' | 'clock'> {
+  return { features, store: memoryStore(config), clock: new StreamClock(config.MAX_FUTURE_SKEW_MS) };
 }
 
 export function workerOptions(config: Config): WorkerOptions {
@@ -145,5 +155,7 @@ export function workerOptions(config: Config): WorkerOptions {
     maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
     // Within the drain bound, leaving time to disconnect and flush.
     drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
+    dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
+    stallMs: config.HEALTH_STALL_MS,
   };
 }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { exportFeatures } from '../offline/feature-export.js';
-import { eventLimits, featureSetFor, memoryStore } from './build.js';
+import { eventLimits, featureSetFor, offlineFeatures } from './build.js';
 
 interface ExportFlags {
   transactions: string;
@@ -25,7 +25,7 @@ export function registerFeatures(program: Command): void {
     .action(async (flags: ExportFlags) => {
       const config = loadConfig();
       const set = featureSetFor(config);
-      const result = await exportFeatures(set, memoryStore(config), eventLimits(config), { ...flags, rejects: flags.rejects ?? `${flags.out}.rejects.jsonl` });
+      const result = await exportFeatures(offlineFeatures(config, set), eventLimits(config), { ...flags, rejects: flags.rejects ?? `${flags.out}.rejects.jsonl` });
       console.error(`exported ${result.rows} rows × ${set.names.length} features → ${flags.out}; ${result.labels} labels joined; ${result.rejected} bad lines → ${result.rejectsPath}`);
     });
 }

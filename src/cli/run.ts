@@ -52,6 +52,7 @@ export function registerRun(program: Command): void {
 
       const reloads = hotReload(config, pipeline, metrics, logger);
       let stopping = false;
+      let fatal: Error | null = null;
       shutdown = (signal: string): void => {
         if (stopping) return;
         stopping = true;
@@ -70,10 +71,20 @@ export function registerRun(program: Command): void {
             logger.error({ uncommitted: uncommitted.length }, 'stopped; the broker did not accept the final commits of some partitions');
             process.exit(1);
           }
+          if (fatal !== null) {
+            logger.error({ err: fatal.message }, 'stopped after a fatal Kafka client error; exiting 70 so the pod is restarted with new clients');
+            process.exit(70);
+          }
           logger.info('stopped cleanly');
           process.exit(0);
         })();
       };
+      // A fatal client error (librdkafka's idempotent producer can raise one) is not retried:
+      // the worker drains what it can and the process ends, to be restarted with new clients.
+      worker.onFatal((err) => {
+        fatal = err;
+        shutdown?.('fatal client error');
+      });
       if (early !== null) shutdown(early);
       await worker.start();
     });

@@ -18,7 +18,7 @@ import { evaluatePeriod, formatEvaluation, type EvaluationReport } from '../offl
 import { exportFeatures } from '../offline/feature-export.js';
 import { byEventTime, timeSpan } from '../offline/history.js';
 import { readLabels, readTransactions, type LabelLine, type TransactionLine } from '../offline/input-lines.js';
-import { eventLimits, featureSetFor, memoryStore, offlinePipeline } from './build.js';
+import { eventLimits, featureSetFor, offlineFeatures, offlinePipeline } from './build.js';
 
 interface TrainFlags {
   transactions: string;
@@ -62,7 +62,7 @@ export function registerTrain(program: Command): void {
         const csv = join(work, 'features.csv');
         console.error(`[train] point-in-time features → ${csv}`);
         const limits = eventLimits(config);
-        const exported = await exportFeatures(set, memoryStore(config), limits, { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(work, 'rejects.jsonl') });
+        const exported = await exportFeatures(offlineFeatures(config, set), limits, { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(work, 'rejects.jsonl') });
         console.error(`[train] ${exported.rows} rows × ${set.names.length} features, ${exported.labels} labels, ${exported.rejected} bad lines`);
         // Bad lines were reported by the export; the history here is the same valid lines.
         const history = { transactions: byEventTime(await readTransactions(flags.transactions, limits, () => undefined)), labels: await readLabels(flags.labels, limits, () => undefined) };

@@ -5,6 +5,7 @@ import type { ParsedTransaction } from '../contract/transaction.js';
 import type { Aggregation, FeatureSet } from './definitions.js';
 import { EVENT_FEATURES, isLabelEntity } from './definitions.js';
 import { idHash } from './id-hash.js';
+import type { FeatureClock } from './clock.js';
 import { filterMask } from './filters.js';
 import { entityHash, type JournalRecord, type JournalTarget, type RecordedRow } from './journal.js';
 import { DUPLICATE, TOO_LATE, type EntityBatch, type EntityEvent, type FeatureStore, type Observations } from './store.js';
@@ -28,6 +29,8 @@ export class BatchFeatures {
     readonly duplicate: Uint8Array,
     /** Per event: 1 when it was decided on what its partition's journal recorded (a redelivery). */
     readonly replayed: Uint8Array = new Uint8Array(duplicate.length),
+    /** Per event: 1 when dated past the clock's bound (clock.ts): decided on the windows as of the bound, not applied. */
+    readonly future: Uint8Array = new Uint8Array(duplicate.length),
   ) {
     this.matrix = new Float32Array(values);
   }
@@ -125,9 +128,21 @@ interface Replay {
   rows: (RecordedRow | undefined)[];
 }
 
-export async function computeFeatures(events: readonly ParsedTransaction[], set: FeatureSet, store: FeatureStore, journal?: BatchJournal): Promise<BatchFeatures> {
+/**
+ * The features of a batch, in one store call. With a clock, an event dated past its bound is
+ * observed as of the bound and applied nowhere (clock.ts).
+ */
+export async function computeFeatures(events: readonly ParsedTransaction[], set: FeatureSet, store: FeatureStore, journal?: BatchJournal, clock?: FeatureClock): Promise<BatchFeatures> {
   const plan = planFor(set);
-  const { batches, slots, replays } = groupByEntity(events, set, journal);
+  const future = new Uint8Array(events.length);
+  const times = new Float64Array(events.length);
+  const bounds = clock?.bounds(events);
+  events.forEach((tx, row) => {
+    const bound = bounds === undefined ? Infinity : (bounds[row] as number);
+    future[row] = tx.eventTimeMs > bound ? 1 : 0;
+    times[row] = Math.min(tx.eventTimeMs, bound);
+  });
+  const { batches, slots, replays } = groupByEntity(events, set, journal, times, future);
   const observed = await store.observe(batches);
   const replayed = new Uint8Array(events.length);
   for (const replay of replays) {
@@ -153,7 +168,7 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
       const b = slots[slot + f.entity * 2] as number;
       if (f.aggregation === 'seconds_since_last') {
         const previous = b < 0 ? NaN : (observed.previousTimeMs[observed.row(b, slots[slot + f.entity * 2 + 1] as number)] as number);
-        values[base + f.column] = secondsSince(tx.eventTimeMs, previous);
+        values[base + f.column] = secondsSince(times[row] as number, previous);
         continue;
       }
       if (b < 0) continue; // the event lacks this entity: 0
@@ -170,9 +185,9 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
       duplicate[row] = (flags & DUPLICATE) !== 0 ? 1 : 0;
       previous = observed.previousTimeMs[r] as number;
     }
-    if (sinceCol >= 0) values[base + sinceCol] = secondsSince(tx.eventTimeMs, previous);
+    if (sinceCol >= 0) values[base + sinceCol] = secondsSince(times[row] as number, previous);
   });
-  return new BatchFeatures(values, width, plan.groups, tooLate, duplicate, replayed);
+  return new BatchFeatures(values, width, plan.groups, tooLate, duplicate, replayed, future);
 }
 
 /** Puts a redelivered event's journaled rows in place of what the store saw this time (it already held the event). */
@@ -212,7 +227,7 @@ function recordedRows(tx: ParsedTransaction, set: FeatureSet, rows: Map<number, 
  * Groups events per entity instance, in arrival order. `slots` holds, per event and tracked
  * entity, the batch index and the event's index in it (-1 when the event lacks that entity).
  */
-function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, journal?: BatchJournal): { batches: EntityBatch[]; slots: Int32Array; replays: Replay[] } {
+function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, journal: BatchJournal | undefined, times: Float64Array, future: Uint8Array): { batches: EntityBatch[]; slots: Int32Array; replays: Replay[] } {
   const entityCount = set.entities.length;
   const index = set.entities.map(() => new Map<string, EntityBatch>());
   const positions = set.entities.map(() => new Map<string, number>());
@@ -224,10 +239,12 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, jo
   const replays: Replay[] = [];
   events.forEach((tx, row) => {
     // One event object shared by every entity of the transaction; label windows are only read.
-    const event: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: tx.event.amount };
+    const eventTimeMs = times[row] as number;
+    const event: EntityEvent = { transactionId: tx.event.transactionId, eventTimeMs, amount: tx.event.amount };
+    if (future[row] === 1) event.readOnly = true;
     if (filters.length > 0) event.mask = filterMask(filters, tx.event);
     if (distinctFields.length > 0) event.distinct = valueHashes(tx.event, distinctFields);
-    const reader: EntityEvent | null = readsLabels ? { transactionId: tx.event.transactionId, eventTimeMs: tx.eventTimeMs, amount: 0, readOnly: true } : null;
+    const reader: EntityEvent | null = readsLabels ? { transactionId: tx.event.transactionId, eventTimeMs, amount: 0, readOnly: true } : null;
     if (journal !== undefined) {
       // A redelivered event is still applied (a no-op once its state holds it) but not journaled again.
       const offset = journal.offsets[row] as number;

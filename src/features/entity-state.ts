@@ -138,7 +138,8 @@ export function observeEvent(state: EntityState, spec: StateSpec, event: EntityE
   now.hashes = event.distinct;
   const offsets = spec.out.offsets;
   for (let w = 0; w < spec.windows.length; w++) observeWindow(state, spec, w, out.aggregates, aggregateAt + (offsets[w] as number));
-  out.previousTimeMs[row] = apply && inOrder ? last : NaN;
+  // A read (a label window's reader, an event past the clock's bound) sees the previous event as an applied one would.
+  out.previousTimeMs[row] = (apply || readOnly) && inOrder ? last : NaN;
   out.flags[row] = (duplicate ? DUPLICATE : 0) | (tooLate ? TOO_LATE : 0);
   if (apply) {
     if (inOrder) state.last = ts;

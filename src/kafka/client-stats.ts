@@ -12,6 +12,8 @@ interface BrokerStats {
 interface PartitionStats {
   leader?: number;
   desired?: boolean;
+  /** High watermark minus the committed offset; -1 when unknown (nothing committed yet). */
+  consumer_lag?: number;
 }
 
 interface Stats {
@@ -35,6 +37,8 @@ export interface ClientHealth {
   /** Brokers the client knows of (from metadata), and those it found down (a connection that failed and is being retried). */
   brokers: number;
   down: number;
+  /** Records of the assigned partitions not yet committed, where known (a consumer's; 0 for a producer). */
+  lag: number;
 }
 
 /** What one statistics event says of the client's cluster; null when unreadable. */
@@ -57,13 +61,15 @@ export function clientHealth(event: StatsEvent): ClientHealth | null {
     else if (b.state !== undefined && !QUIET_STATES.has(b.state)) down++;
   }
   let leaderless = 0;
+  let lag = 0;
   for (const topic of Object.values(stats.topics ?? {})) {
     for (const [id, p] of Object.entries(topic.partitions ?? {})) {
       if (id === '-1' || p.desired !== true) continue;
       if (p.leader === undefined || p.leader < 0 || !up.has(p.leader)) leaderless++;
+      if (p.consumer_lag !== undefined && p.consumer_lag > 0) lag += p.consumer_lag;
     }
   }
-  return { leaderless, brokers, down };
+  return { leaderless, brokers, down, lag };
 }
 
 /** The client cannot work: an assigned partition without a reachable leader, or most brokers down. */

@@ -18,7 +18,8 @@ type Batch = KafkaJS.EachBatchPayload['batch'];
 type Message = Batch['messages'][number];
 
 /** The messages a batch's decisions and rejections produce, per topic (empty topics left out). */
-export function batchOutputs(batch: Batch, decided: readonly Decided[], rejected: readonly Rejected[], topics: OutputTopics, emitDecisions: boolean, now = Date.now()): KafkaJS.TopicMessages[] {
+/** `dlqMaxValueBytes`: a dead letter's value is cut to this (dlq.ts). */
+export function batchOutputs(batch: Batch, decided: readonly Decided[], rejected: readonly Rejected[], topics: OutputTopics, emitDecisions: boolean, dlqMaxValueBytes?: number, now = Date.now()): KafkaJS.TopicMessages[] {
   const alerts: OutgoingMessage[] = [];
   const decisions: OutgoingMessage[] = [];
   for (const d of decided) {
@@ -31,7 +32,7 @@ export function batchOutputs(batch: Batch, decided: readonly Decided[], rejected
   const dlq = rejected.map(({ index, error }) => {
     const m = batch.messages[index] as Message;
     const source: SourceRecord = { topic: batch.topic, partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value };
-    return deadLetter(source, error, now);
+    return deadLetter(source, error, now, dlqMaxValueBytes);
   });
   return [
     { topic: topics.alerts, messages: alerts },
@@ -42,6 +43,8 @@ export function batchOutputs(batch: Batch, decided: readonly Decided[], rejected
 
 /** librdkafka's RD_KAFKA_RESP_ERR__MSG_TIMED_OUT: not acknowledged within message.timeout.ms. */
 const ERR_MSG_TIMED_OUT = -192;
+/** librdkafka's RD_KAFKA_RESP_ERR__FATAL. */
+const ERR_FATAL = -150;
 
 /** Produces the messages; resolves once Kafka acknowledged all of them, else throws KafkaError. */
 export async function sendOutputs(producer: Producer, topicMessages: KafkaJS.TopicMessages[]): Promise<void> {
@@ -52,6 +55,9 @@ export async function sendOutputs(producer: Producer, topicMessages: KafkaJS.Top
     const e = err as { message?: string; code?: number; retriable?: boolean; fatal?: boolean };
     // A timeout means the brokers did not take the writes in time (down, or too few in sync): worth waiting out.
     const timedOut = e.code === ERR_MSG_TIMED_OUT || /timed out/i.test(e.message ?? '');
-    throw new KafkaError(`produce failed: ${e.message ?? String(err)}`, { retriable: timedOut || e.retriable !== false || e.fatal === true, fatal: e.fatal === true, cause: err });
+    // A fatal error (librdkafka's ERR__FATAL: the idempotent producer cannot go on) is never
+    // retried: every later send on this producer fails the same way.
+    const fatal = e.fatal === true || e.code === ERR_FATAL;
+    throw new KafkaError(`produce failed: ${e.message ?? String(err)}`, { retriable: !fatal && (timedOut || e.retriable !== false), fatal, cause: err });
   }
 }

@@ -91,6 +91,7 @@ export class PartitionConsumer {
   private readonly leases = new Map<string, PartitionLease>();
   /** Per partition rewound after a failed batch: the offset it must restart at. */
   private readonly rewinds = new Map<string, string>();
+  private halted = false;
   /** Partitions another worker has claimed: ignored until the group assigns them to us again. */
   private readonly fenced = new Set<string>();
   /** Partitions being revoked: their batches not yet started are dropped. */
@@ -138,6 +139,11 @@ export class PartitionConsumer {
     const uncommitted = (await this.committer?.drain(commitWaitMs)) ?? [];
     await this.consumer?.disconnect();
     return uncommitted;
+  }
+
+  /** Takes no more batches (the worker cannot go on); those taken finish or fail, and stop() still drains. */
+  halt(): void {
+    this.halted = true;
   }
 
   /** Another worker claimed the partition: nothing more of it is handled until the group assigns it here again. */
@@ -206,7 +212,7 @@ export class PartitionConsumer {
   /** Queues the batch behind its partition's previous one; returns once there is room for it. */
   private async take(batch: Batch): Promise<void> {
     const key = partitionKey(batch);
-    if (this.stopping || batch.messages.length === 0 || this.fenced.has(key) || this.closing.has(key)) return; // not handled, not committed: read again by the partition's next owner
+    if (this.stopping || this.halted || batch.messages.length === 0 || this.fenced.has(key) || this.closing.has(key)) return; // not handled, not committed: read again by the partition's next owner
     const rewind = this.rewinds.get(key);
     if (rewind !== undefined) {
       // Until the rewind takes effect the client may still hand out later cached batches.

@@ -12,7 +12,7 @@ import type { JournalRecord, JournalTarget } from '../features/journal.js';
 import type { EventLimits } from '../contract/decode.js';
 import { parseLabel } from '../contract/label.js';
 import { parseTransaction } from '../contract/transaction.js';
-import { PartitionFencedError } from '../contract/errors.js';
+import { KafkaError, PartitionFencedError } from '../contract/errors.js';
 import { isLabelEntity } from '../features/definitions.js';
 import { recordOutcomes, recordStages } from '../observability/batch-metrics.js';
 import type { Logger } from '../observability/logger.js';
@@ -25,6 +25,7 @@ import { impaired, type ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
 import { batchOutputs, sendOutputs } from './outputs.js';
 import { PartitionConsumer, type Batch, type BatchReport, type Message, type PartitionLease } from './partition-consumer.js';
+import { ProgressWatch } from './progress.js';
 
 export type { BatchReport };
 
@@ -44,6 +45,15 @@ export interface WorkerOptions {
   maxPollIntervalMs: number;
   /** How long a drain waits for the broker to accept its last commits (a rebalance in progress refuses them). */
   drainCommitWaitMs: number;
+  /** A dead letter's value is cut to this many bytes (dlq.ts). */
+  dlqMaxValueBytes: number;
+  /** Not healthy once transactions have waited this long with no batch finished (progress.ts). */
+  stallMs: number;
+}
+
+/** Where tests put a fault in: around the producer the worker creates. */
+export interface WorkerSeams {
+  wrapProducer?: (producer: Producer) => Producer;
 }
 
 /** What a drain left behind: partitions whose last decided offsets the broker did not accept. */
@@ -84,6 +94,10 @@ export class DetectorWorker {
   /** Per client, whether its last two statistics said it cannot work (client-stats.ts, impaired). */
   private readonly impairment = new Map<string, [boolean, boolean]>();
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
+  private readonly onFatalListeners: ((err: Error) => void)[] = [];
+  /** A client error the worker cannot go on after; the process should end (run.ts exits non-zero). */
+  private fatal: Error | null = null;
+  private readonly progress: ProgressWatch;
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
 
@@ -92,7 +106,10 @@ export class DetectorWorker {
     private readonly pipeline: PipelineDeps,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+    private readonly seams: WorkerSeams = {},
+  ) {
+    this.progress = new ProgressWatch(options.stallMs);
+  }
 
   /** Connects, joins the groups and starts consuming; resolves once consumption has started. */
   start(): Promise<void> {
@@ -107,7 +124,8 @@ export class DetectorWorker {
   }
 
   private async connectAndRun(): Promise<void> {
-    this.producer = createProducer(this.kafka, (health) => this.noteHealth('producer', health));
+    const producer = createProducer(this.kafka, (health) => this.noteHealth('producer', health));
+    this.producer = this.seams.wrapProducer?.(producer) ?? producer;
     await this.producer.connect();
     const { topics, groupId } = this.options;
     this.transactions = this.consumer('transactions', groupId, topics.transactions, (batch, lease) => this.decide(batch, lease));
@@ -142,7 +160,10 @@ export class DetectorWorker {
       handle,
       committed: (lease, offset, reports) => this.committed(name, lease, offset, reports),
       refused: () => this.metrics.commitFailures.inc({ consumer: name }),
-      health: (health) => this.noteHealth(name, health),
+      health: (health) => {
+        if (name === 'transactions') this.progress.lagIs(health.lag);
+        this.noteHealth(name, health);
+      },
     });
   }
 
@@ -194,13 +215,26 @@ export class DetectorWorker {
     this.onBatchListeners.push(listener);
   }
 
-  /** Alive while the process answers; a draining worker is alive, only not ready. */
+  /** Told once of a fatal client error: the worker cannot go on, and the process should end. */
+  onFatal(listener: (err: Error) => void): void {
+    this.onFatalListeners.push(listener);
+  }
+
+  /**
+   * Alive unless a client failed fatally, or transactions have waited longer than `stallMs`
+   * with no batch finished (stuck: a restart is the cure). A draining worker is alive, only not ready.
+   */
   healthy(): boolean {
-    return true;
+    return this.fatal === null && !this.progress.stuck();
+  }
+
+  /** Milliseconds transactions have waited with no batch finished (0: none waiting). */
+  stalledForMs(): number {
+    return this.progress.stalledForMs();
   }
 
   ready(): boolean {
-    return this.running && !this.stopping && !this.degraded && !this.stalled && !this.blind();
+    return this.running && !this.stopping && !this.degraded && !this.stalled && !this.blind() && this.fatal === null;
   }
 
   private updateReady(): void {
@@ -230,6 +264,17 @@ export class DetectorWorker {
   }
 
   private async decide(batch: Batch, lease: PartitionLease): Promise<void> {
+    this.progress.began();
+    let done = false;
+    try {
+      done = await this.decideBatch(batch, lease);
+    } finally {
+      this.progress.ended(done);
+    }
+  }
+
+  /** True once the batch's outputs are acknowledged; false when the partition was revoked meanwhile. */
+  private async decideBatch(batch: Batch, lease: PartitionLease): Promise<boolean> {
     const messages = batch.messages;
     this.metrics.batchSize.observe(messages.length);
     this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
@@ -244,13 +289,14 @@ export class DetectorWorker {
       this.logger.warn({ partition: batch.partition, err: outcome.challengerError }, 'the challenger failed to score a batch; the batch is decided without its scores');
     }
     // Revoked meanwhile: its next owner decides it again, on what the journal recorded.
-    if (!lease.owned()) return;
-    const out = batchOutputs(batch, outcome.decided, outcome.rejected, this.options.topics, this.options.emitDecisions);
+    if (!lease.owned()) return false;
+    const out = batchOutputs(batch, outcome.decided, outcome.rejected, this.options.topics, this.options.emitDecisions, this.options.dlqMaxValueBytes);
     const t0 = performance.now();
     await this.send(out, lease);
     this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
     recordOutcomes(this.metrics, outcome.decided, outcome.rejected.map((r) => r.error.code));
     this.recovered();
+    return true;
   }
 
   /** A store call refused because another worker claimed the partition: stop handling it until it is assigned here again. */
@@ -268,7 +314,7 @@ export class DetectorWorker {
     const parse = (m: Message) => parseLabel(m.value, this.options.eventLimits);
     const { applied, rejected } = await withRetry(() => processLabels(batch.messages, parse, this.pipeline), this.retrying('redis', lease));
     if (!lease.owned()) return;
-    await this.send(batchOutputs(batch, [], rejected, this.options.topics, false), lease);
+    await this.send(batchOutputs(batch, [], rejected, this.options.topics, false, this.options.dlqMaxValueBytes), lease);
     this.metrics.labels.inc({ outcome: 'valid' }, applied);
     if (rejected.length > 0) this.metrics.labels.inc({ outcome: 'dead_letter' }, rejected.length);
     for (const r of rejected) this.metrics.deadLetters.inc({ code: r.error.code });
@@ -282,10 +328,24 @@ export class DetectorWorker {
     this.sending.add(pending);
     try {
       await withRetry(() => sendOutputs(this.producer as Producer, out), this.retrying('kafka', lease));
+    } catch (err) {
+      if (err instanceof KafkaError && err.fatal) this.failed(err);
+      throw err;
     } finally {
       this.sending.delete(pending);
       this.checkStall();
     }
+  }
+
+  /** A fatal client error: not healthy nor ready from now on, and the listeners told (once). */
+  private failed(err: Error): void {
+    if (this.fatal !== null) return;
+    this.fatal = err;
+    this.transactions?.halt();
+    this.labels?.halt();
+    this.logger.error({ err: err.message }, 'fatal Kafka client error: the worker cannot go on with this client and stops; the process exits non-zero so it is restarted');
+    this.updateReady();
+    for (const listener of this.onFatalListeners) listener(err);
   }
 
   /** Not ready while some outputs have waited longer than OUTPUT_STALL_MS for Kafka. */

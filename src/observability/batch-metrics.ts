@@ -22,6 +22,7 @@ export function recordOutcomes(metrics: Metrics, decided: readonly Decided[], dl
     // A redelivered decision's latency is its first decision's, already observed.
     if (!d.replayed) metrics.endToEndSeconds.observe(Math.max(0, now - d.eventTimeMs) / 1000);
     if (d.tooLate) metrics.lateEvents.inc();
+    if (d.future) metrics.futureEvents.inc();
     if (d.duplicate) metrics.duplicateEvents.inc();
     if (d.replayed) redelivered++;
     for (const h of d.ruleHits) metrics.ruleHits.inc({ rule: h.id, mode: 'active' });

@@ -2,9 +2,8 @@
 // per transaction with its features as they were at that moment, plus its latest label.
 import { createWriteStream } from 'node:fs';
 import type { EventLimits } from '../contract/decode.js';
-import type { FeatureSet } from '../features/definitions.js';
 import { computeFeatures } from '../features/engine.js';
-import type { FeatureStore } from '../features/store.js';
+import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { byEventTime, latestLabels } from './history.js';
 import { readLabels, readTransactions } from './input-lines.js';
 import { closeStream, writeLine } from './output-lines.js';
@@ -20,16 +19,20 @@ export interface ExportResult {
   rejectsPath: string;
 }
 
-/** Writes the point-in-time features of a transactions file (and its labels) as CSV; `store` is a fresh in-memory store. */
-export async function exportFeatures(set: FeatureSet, store: FeatureStore, limits: EventLimits, files: { transactions: string; labels?: string; out: string; rejects: string }): Promise<ExportResult> {
+/**
+ * Writes the point-in-time features of a transactions file (and its labels) as CSV. `deps`: a
+ * fresh in-memory store, and the stream's own clock.
+ */
+export async function exportFeatures(deps: Pick<PipelineDeps, 'features' | 'store' | 'clock'>, limits: EventLimits, files: { transactions: string; labels?: string; out: string; rejects: string }): Promise<ExportResult> {
+  const { features: set, store, clock } = deps;
   const rejects = rejectsWriter(files.rejects);
   const lines = byEventTime(await readTransactions(files.transactions, limits, rejects.reject));
   const labelLines = files.labels ? await readLabels(files.labels, limits, rejects.reject) : [];
   const labels = latestLabels(labelLines);
   const out = createWriteStream(files.out);
   await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
-  await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabelLines(due, { features: set, store }), async (chunk) => {
-    const f = await computeFeatures(chunk.map((l) => l.tx), set, store);
+  await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabelLines(due, deps), async (chunk) => {
+    const f = await computeFeatures(chunk.map((l) => l.tx), set, store, undefined, clock);
     for (let row = 0; row < chunk.length; row++) {
       const tx = (chunk[row] as (typeof chunk)[number]).tx;
       const values = Array.from(f.matrix.subarray(row * set.names.length, (row + 1) * set.names.length), (v) => String(v));

@@ -3,6 +3,7 @@
 import type { Decision, DecisionOutcome, RuleHit } from '../contract/decision.js';
 import { DECISION_SCHEMA_VERSION } from '../contract/decision.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
+import type { FeatureClock } from '../features/clock.js';
 import type { FeatureSet } from '../features/definitions.js';
 import { computeFeatures, type BatchFeatures } from '../features/engine.js';
 import type { JournalRecord, JournalTarget } from '../features/journal.js';
@@ -25,6 +26,8 @@ export interface PipelineDeps {
   rules: () => RuleSet;
   policy: DecisionPolicy;
   now?: () => number;
+  /** Bounds how far ahead an event may move windows (clock.ts); none: no bound. */
+  clock?: FeatureClock;
   /**
    * Which decisions are built in full (features, reasons, the event): every one (the
    * default), or only those other than allow, when nobody reads the allows.
@@ -47,6 +50,8 @@ export interface Decided {
   duplicate: boolean;
   /** Decided on what its partition's journal recorded when it was first decided (a redelivery). */
   replayed: boolean;
+  /** Dated past the clock's bound: decided on the windows as of the bound, not applied. */
+  future: boolean;
   /** The model's own score (before rules' score adjustments), and the challenger's when there is one. */
   modelScore: number;
   challengerScore: number | null;
@@ -76,7 +81,7 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
   const t0 = performance.now();
   const txs = valid.map((v) => v.value);
   const batchJournal = journal && { target: journal.target, offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: journal.recorded };
-  const features = await computeFeatures(txs, deps.features, deps.store, batchJournal);
+  const features = await computeFeatures(txs, deps.features, deps.store, batchJournal, deps.clock);
   const t1 = performance.now();
   const champion = leaseOf(deps.scorer);
   const challenger = deps.challenger ? leaseOf(deps.challenger) : null;
@@ -135,6 +140,7 @@ function decideAll(valid: { index: number; value: ParsedTransaction }[], rejecte
       tooLate: features.tooLate[row] === 1,
       duplicate: features.duplicate[row] === 1,
       replayed: features.replayed[row] === 1,
+      future: features.future[row] === 1,
       modelScore: score,
       challengerScore,
       shadowHits: evaluation.shadowHits.map((h) => h.id),

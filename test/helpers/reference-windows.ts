@@ -34,7 +34,7 @@ export class ReferenceEntity {
     const duplicate = !readOnly && !tooLate && this.applied.some((e) => e.transactionId === event.transactionId && sameBucket(e));
     const apply = !readOnly && !tooLate && !duplicate;
     const inOrder = Number.isNaN(this.last) || event.eventTimeMs >= this.last;
-    const previousTimeMs = apply && inOrder && !Number.isNaN(this.last) ? this.last : null;
+    const previousTimeMs = (apply || readOnly) && inOrder && !Number.isNaN(this.last) ? this.last : null;
     if (apply) {
       this.applied.push(event);
       if (inOrder) this.last = event.eventTimeMs;

@@ -16,11 +16,11 @@ function kafka(): KafkaJS.Kafka {
   return new KafkaJS.Kafka({ 'bootstrap.servers': KAFKA_BROKERS.join(','), log_level: 3 });
 }
 
-export async function createTopics(topics: { topic: string; partitions: number }[]): Promise<void> {
+export async function createTopics(topics: { topic: string; partitions: number; configs?: Readonly<Record<string, string>> }[]): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) });
+    await admin.createTopics({ topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })) })) });
   } finally {
     await admin.disconnect();
   }

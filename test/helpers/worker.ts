@@ -4,17 +4,17 @@ import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildPipeline, featureSetFor, redisStore, workerOptions } from '../../src/cli/build.js';
 import { topicPlan } from '../../src/kafka/admin.js';
-import { DetectorWorker } from '../../src/kafka/worker.js';
+import { DetectorWorker, type WorkerOptions, type WorkerSeams } from '../../src/kafka/worker.js';
 import type { FeatureStore } from '../../src/features/store.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createTopics, KAFKA_BROKERS, REDIS_URL, uniqueName } from './services.js';
 
 export interface TestWorld {
   config: Config;
-  /** Creates the topics of this world. */
-  setup(): Promise<void>;
+  /** Creates the topics of this world; `configs`: topic configs by topic name. */
+  setup(configs?: Record<string, Record<string, string>>): Promise<void>;
   /** `wrapStore` puts a test double around the real Redis store (to make calls fail, say); `logger` hears the worker's logs. */
-  start(options?: { wrapStore?: (store: FeatureStore) => FeatureStore; logger?: Logger }): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
+  start(options?: { wrapStore?: (store: FeatureStore) => FeatureStore; logger?: Logger; worker?: Partial<WorkerOptions>; seams?: WorkerSeams }): Promise<{ worker: DetectorWorker; metrics: Metrics; registry: Registry; stop: () => Promise<void> }>;
 }
 
 export function testWorld(overrides: Record<string, string> = {}): TestWorld {
@@ -36,7 +36,7 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
   });
   return {
     config,
-    setup: () => createTopics(topicPlan(config)),
+    setup: (configs = {}) => createTopics(topicPlan(config).map((t) => ({ ...t, configs: { ...t.configs, ...configs[t.topic] } }))),
     start: async (options = {}) => {
       const registry = new Registry();
       const metrics = createMetrics(registry);
@@ -45,10 +45,11 @@ export function testWorld(overrides: Record<string, string> = {}): TestWorld {
       const store = options.wrapStore?.(real) ?? real;
       const pipeline = buildPipeline(config, store, config.EMIT_DECISIONS ? 'all' : 'alerts', features);
       const worker = new DetectorWorker(
-        { ...workerOptions(config), maxBackoffMs: 500 },
+        { ...workerOptions(config), maxBackoffMs: 500, ...options.worker },
         pipeline.deps,
         metrics,
         options.logger ?? pino({ level: 'silent' }),
+        options.seams,
       );
       await worker.start();
       return {
