@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the detector needs: Redis, the -dev libraries that
+# Installs the Debian packages the detector needs: Redis, openssl (the local CA), the -dev libraries that
 # librdkafka links against, Java/Maven for the Kafka broker, Prometheus.
 # Idempotent: packages already present are skipped without touching apt.
 #   scripts/install-system.sh            everything, for development and the tests
@@ -12,7 +12,7 @@ runtime=(libssl3 libsasl2-2 libzstd1 liblz4-1 zlib1g libcurl4 ca-certificates)
 case "${1:-}" in
   --build) packages=("${build[@]}") ;;
   --runtime) packages=("${runtime[@]}") ;;
-  "") packages=(redis-server "${build[@]}" openjdk-17-jre-headless maven prometheus) ;;
+  "") packages=(redis-server openssl "${build[@]}" openjdk-17-jre-headless maven prometheus) ;;
   *) echo "[install-system] unknown option: $1 (expected --build or --runtime)" >&2; exit 2 ;;
 esac
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local Redis and Apache Kafka (KRaft) the detector runs against.
 #
-#   scripts/services.sh up       [--kafka-nodes=1|3] [--redis-cluster]
+#   scripts/services.sh up       [--kafka-nodes=1|3] [--redis-cluster] [--redis-cluster-secure]
 #   scripts/services.sh down     [--purge]
 #   scripts/services.sh status
+#
+# --redis-cluster-secure adds a second 3-master Redis Cluster that speaks only TLS (client
+# connections, the cluster bus and replication), from a local CA made with openssl under
+# .local/tls/, and asks for a password: the admin's in `requirepass`, and an ACL user for the
+# detector. Secrets are files under .local/secrets/ (mode 600), never on a command line. The
+# detector's settings for it, in its own variable names, go to .local/redis-cluster-secure.env.
 #
 # The fault suite's own services (scripts/faults.sh), beside the regular ones and never
 # touching them: a 3-broker KRaft cluster and a Redis with AOF on, their own ports, data
@@ -15,7 +21,8 @@
 # Idempotent: `up` leaves running services alone and only starts what is missing.
 # Everything lives under $FD_LOCAL_DIR (default .local/): jars, data and logs.
 # Ports: REDIS_PORT (6379), KAFKA_PORT (9092; a 3-node cluster uses 9092-9094),
-# KAFKA_CONTROLLER_PORT (19093, +1 per node), REDIS_CLUSTER_PORT (7000, 3 masters 7000-7002);
+# KAFKA_CONTROLLER_PORT (19093, +1 per node), REDIS_CLUSTER_PORT (7000, 3 masters 7000-7002),
+# REDIS_CLUSTER_SECURE_PORT (7100, 3 masters 7100-7102, TLS only);
 # with --faults: FAULTS_REDIS_PORT (6390), FAULTS_KAFKA_PORT (9192-9194),
 # FAULTS_KAFKA_CONTROLLER_PORT (19192-19194).
 set -euo pipefail
@@ -25,10 +32,13 @@ local_dir="${FD_LOCAL_DIR:-$root/.local}"
 # Data, logs and the settings file; --faults moves them to $local_dir/faults (jars stay shared).
 state_dir="$local_dir"
 redis_port="${REDIS_PORT:-6379}"
-redis_aof=no
+# Redis persists with AOF, fsynced every second: a crash loses at most the last second of
+# writes, and a restart comes back with the rest (README, "Redis loss").
+redis_aof=yes
 kafka_port="${KAFKA_PORT:-9092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
 redis_cluster_port="${REDIS_CLUSTER_PORT:-7000}"
+redis_cluster_secure_port="${REDIS_CLUSTER_SECURE_PORT:-7100}"
 kafka_heap="${KAFKA_HEAP:-768m}"
 ready_timeout="${SERVICES_READY_TIMEOUT:-90}"
 
@@ -71,8 +81,8 @@ redis_up_single() {
   port_open "$redis_port" && die "port $redis_port is taken by another process; set REDIS_PORT (FAULTS_REDIS_PORT with --faults)"
   command -v redis-server >/dev/null || die "redis-server not installed; run scripts/install-system.sh"
   log "starting redis on 127.0.0.1:$redis_port, appendonly $redis_aof (log: $dir/redis.log)"
-  # With AOF on (the fault suite), every write is logged and fsynced each second, and a
-  # graceful SHUTDOWN flushes it: a restart comes back with every acknowledged write.
+  # With AOF on, every write is logged and fsynced each second, and a graceful SHUTDOWN
+  # flushes it: a restart comes back with every acknowledged write.
   redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir" \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
     --save "" --appendonly "$redis_aof" --appendfsync everysec --protected-mode yes >/dev/null
@@ -102,7 +112,7 @@ redis_cluster_up() {
     log "starting redis cluster node on 127.0.0.1:$p (log: $dir/redis.log)"
     redis-server --bind 127.0.0.1 --port "$p" --dir "$dir" --cluster-enabled yes \
       --cluster-config-file nodes.conf --daemonize yes --pidfile "$dir/redis.pid" \
-      --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
+      --logfile "$dir/redis.log" --save "" --appendonly yes --appendfsync everysec >/dev/null
     wait_for "redis node $p" "$ready_timeout" redis-cli -p "$p" ping
   done
   if ! redis-cli -p "$redis_cluster_port" cluster info | grep -q 'cluster_state:ok'; then
@@ -113,6 +123,95 @@ redis_cluster_up() {
     wait_for "redis cluster" "$ready_timeout" sh -c "redis-cli -p $redis_cluster_port cluster info | grep -q cluster_state:ok"
   fi
   log "redis cluster ready on ${ports[*]}"
+}
+
+# ---------- Redis Cluster, TLS only, with a password ----------
+
+redis_secure_user=fd-detector
+
+secret_file() { # secret_file <path>: a random password, made once, readable by its owner only
+  [ -s "$1" ] && return
+  mkdir -p "$(dirname "$1")"
+  chmod 700 "$(dirname "$1")"
+  (umask 077; openssl rand -hex 24 >"$1")
+  log "generated a password in $1"
+}
+
+secure_cli() { # redis-cli over TLS as the admin; the password goes through the environment, not argv
+  REDISCLI_AUTH="$(cat "$local_dir/secrets/redis-admin.password")" \
+    redis-cli --tls --cacert "$local_dir/tls/ca.crt" -h 127.0.0.1 "$@"
+}
+
+secure_pong() { [ "$(secure_cli -p "$1" ping 2>/dev/null)" = PONG ]; }
+
+secure_cluster_ok() { secure_cli -p "$redis_cluster_secure_port" cluster info 2>/dev/null | grep -q cluster_state:ok; }
+
+# A node's configuration file, secrets included, so that they stay out of `ps`; mode 600.
+# No plaintext port; clients may present a certificate (verified against the CA) or not.
+redis_secure_conf() { # redis_secure_conf <port> <dir>
+  local p=$1 dir=$2 tls="$local_dir/tls" admin detector
+  admin=$(cat "$local_dir/secrets/redis-admin.password")
+  detector=$(cat "$local_dir/secrets/redis-detector.password")
+  (umask 077; cat >"$dir/redis.conf" <<EOF
+bind 127.0.0.1
+port 0
+tls-port $p
+tls-cert-file "$tls/redis-server.crt"
+tls-key-file "$tls/redis-server.key"
+tls-ca-cert-file "$tls/ca.crt"
+tls-auth-clients optional
+tls-cluster yes
+tls-replication yes
+cluster-enabled yes
+cluster-config-file nodes.conf
+dir "$dir"
+daemonize yes
+pidfile "$dir/redis.pid"
+logfile "$dir/redis.log"
+save ""
+appendonly no
+requirepass $admin
+masterauth $admin
+user $redis_secure_user on >$detector ~* &* +@all
+EOF
+  )
+}
+
+redis_cluster_secure_up() {
+  local base="$local_dir/redis/cluster-secure" ports=() nodes="" p i
+  "$root/scripts/local-ca.sh" "$local_dir/tls" redis-server "DNS:localhost,IP:127.0.0.1"
+  "$root/scripts/local-ca.sh" "$local_dir/tls" redis-client "DNS:fraud-detector"
+  secret_file "$local_dir/secrets/redis-admin.password"
+  secret_file "$local_dir/secrets/redis-detector.password"
+  for i in 0 1 2; do
+    p=$((redis_cluster_secure_port + i)); ports+=("127.0.0.1:$p"); nodes+="${nodes:+,}127.0.0.1:$p"
+    local dir="$base/$p"
+    mkdir -p "$dir"
+    if pid_alive "$dir/redis.pid"; then continue; fi
+    port_open "$p" && die "port $p is taken by another process; set REDIS_CLUSTER_SECURE_PORT"
+    log "starting redis cluster node on 127.0.0.1:$p, TLS only, password required (log: $dir/redis.log)"
+    redis_secure_conf "$p" "$dir"
+    redis-server "$dir/redis.conf" >/dev/null
+    wait_for "redis node $p" "$ready_timeout" secure_pong "$p"
+  done
+  if ! secure_cluster_ok; then
+    if [ "$(secure_cli -p "$redis_cluster_secure_port" cluster info | sed -n 's/^cluster_known_nodes:\([0-9]*\).*/\1/p')" = "1" ]; then
+      log "creating 3-master redis cluster (TLS) on ${ports[*]}"
+      secure_cli --cluster create "${ports[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+    fi
+    wait_for "redis cluster (TLS)" "$ready_timeout" secure_cluster_ok
+  fi
+  local env_file="$local_dir/redis-cluster-secure.env"
+  {
+    echo "REDIS_CLUSTER_NODES=$nodes"
+    echo "REDIS_TLS=true"
+    echo "REDIS_TLS_CA_FILE=$local_dir/tls/ca.crt"
+    echo "REDIS_TLS_CERT_FILE=$local_dir/tls/redis-client.crt"
+    echo "REDIS_TLS_KEY_FILE=$local_dir/tls/redis-client.key"
+    echo "REDIS_USERNAME=$redis_secure_user"
+    echo "REDIS_PASSWORD_FILE=$local_dir/secrets/redis-detector.password"
+  } >"$env_file"
+  log "redis cluster (TLS, password) ready on ${ports[*]}; the detector's settings: $env_file"
 }
 
 # ---------- Kafka ----------
@@ -252,10 +351,13 @@ down() {
   local purge=$1 f
   shopt -s nullglob
   for f in "$state_dir"/kafka/*-node/*/broker.pid; do stop_pidfile "$f" "kafka $(basename "$(dirname "$f")")"; done
-  for f in "$state_dir"/redis/*/redis.pid "$state_dir"/redis/cluster/*/redis.pid; do stop_pidfile "$f" "redis $(basename "$(dirname "$f")")"; done
+  for f in "$state_dir"/redis/*/redis.pid "$state_dir"/redis/cluster/*/redis.pid "$state_dir"/redis/cluster-secure/*/redis.pid; do
+    stop_pidfile "$f" "redis $(basename "$(dirname "$f")")"
+  done
   if [ "$purge" = 1 ]; then
-    log "removing data under $state_dir/kafka/*-node and $state_dir/redis"
-    rm -rf "$state_dir"/kafka/*-node "$state_dir"/kafka/cluster-*.id "$state_dir/redis"
+    log "removing data under $state_dir/kafka/*-node and $state_dir/redis, and the local CA and secrets"
+    rm -rf "$state_dir"/kafka/*-node "$state_dir"/kafka/cluster-*.id "$state_dir/redis" \
+      "$state_dir/tls" "$state_dir/secrets" "$state_dir/redis-cluster-secure.env"
   fi
   log "stopped"
 }
@@ -263,7 +365,8 @@ down() {
 status() {
   local f any=1
   shopt -s nullglob
-  for f in "$state_dir"/redis/single/redis.pid "$state_dir"/redis/cluster/*/redis.pid "$state_dir"/kafka/*-node/*/broker.pid; do
+  for f in "$state_dir"/redis/single/redis.pid "$state_dir"/redis/cluster/*/redis.pid "$state_dir"/redis/cluster-secure/*/redis.pid \
+    "$state_dir"/kafka/*-node/*/broker.pid; do
     if pid_alive "$f"; then echo "running  $(dirname "${f#"$local_dir"/}") pid $(cat "$f")"; any=0
     else echo "stopped  $(dirname "${f#"$local_dir"/}")"; fi
   done
@@ -272,18 +375,19 @@ status() {
 }
 
 usage() {
-  echo "usage: $0 up [--kafka-nodes=1|3] [--redis-cluster] | down [--purge] | status" >&2
+  echo "usage: $0 up [--kafka-nodes=1|3] [--redis-cluster] [--redis-cluster-secure] | down [--purge] | status" >&2
   echo "       $0 up|down [--purge]|status --faults | kafka-node stop|kill|start <id> --faults | redis-restart --faults" >&2
   exit 2
 }
 
 main() {
   local cmd=${1:-}; shift || true
-  local nodes=1 cluster=0 purge=0 faults=0 arg positional=()
+  local nodes=1 cluster=0 secure=0 purge=0 faults=0 arg positional=()
   for arg in "$@"; do
     case $arg in
       --kafka-nodes=*) nodes=${arg#*=} ;;
       --redis-cluster) cluster=1 ;;
+      --redis-cluster-secure) secure=1 ;;
       --purge) purge=1 ;;
       --faults) faults=1 ;;
       --*) die "unknown option $arg" ;;
@@ -292,7 +396,7 @@ main() {
   done
   [ "$nodes" = 1 ] || [ "$nodes" = 3 ] || die "--kafka-nodes must be 1 or 3"
   if [ $faults -eq 1 ]; then
-    [ $cluster -eq 0 ] || die "--faults runs no redis cluster"
+    [ $((cluster + secure)) -eq 0 ] || die "--faults runs no redis cluster"
     use_fault_services
     nodes=3
   fi
@@ -300,6 +404,7 @@ main() {
     up)
       redis_up_single
       [ $cluster -eq 0 ] || redis_cluster_up
+      [ $secure -eq 0 ] || redis_cluster_secure_up
       kafka_up "$nodes"
       local env_file="$state_dir/services.env"
       {

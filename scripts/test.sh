@@ -11,7 +11,9 @@ cd "$root"
 # compiles the Kafka client (mostly CPU): on a fresh machine that saves about a minute.
 "$root/scripts/install-system.sh"
 mkdir -p "$root/.local"
-"$root/scripts/services.sh" up --redis-cluster >"$root/.local/services-up.log" 2>&1 &
+# The secured Cluster (TLS only, a password) adds about 3 s; the tests read its settings
+# from .local/redis-cluster-secure.env.
+"$root/scripts/services.sh" up --redis-cluster --redis-cluster-secure >"$root/.local/services-up.log" 2>&1 &
 services=$!
 "$root/scripts/setup.sh"
 "$root/scripts/training-venv.sh"

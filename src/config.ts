@@ -38,12 +38,30 @@ const SHAPE = {
   /** `min.insync.replicas` of the topics `topics create` makes; unset: the broker's default. */
   TOPIC_MIN_INSYNC_REPLICAS: int(1, 32_767).optional(),
   EMIT_DECISIONS: bool.default(false),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'redis://host:port or rediss://host:port').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'redis://host:port or rediss://host:port')
+    .refine((u) => URL.canParse(u), 'a URL: redis://[user:password@]host:port[/db]')
+    .default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: z
     .string()
     .optional()
     .transform((s) => (s ? s.split(',').map((n) => n.trim()) : undefined))
     .pipe(z.array(hostPort).min(1).optional()),
+  /** The ACL user (default: REDIS_URL's, else Redis's `default`); needs a password. */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  /** Default: REDIS_URL's. REDIS_PASSWORD_FILE, when set, wins (see SECRET_FILES). */
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_PASSWORD_FILE: z.string().min(1).optional(),
+  /** TLS to Redis (or each Cluster node); default: on when REDIS_URL is `rediss://`. */
+  REDIS_TLS: bool.optional(),
+  /** PEM file of the CAs the servers' certificates must chain to; default: Node's bundled roots. */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** PEM certificate and key the client presents (mutual TLS); both or neither. */
+  REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
+  REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The name the servers' certificates are checked against, when it is not the address connected to. */
+  REDIS_TLS_SERVERNAME: z.string().min(1).optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -').default('fd'),
   REVIEW_THRESHOLD: fraction.optional(),
   BLOCK_THRESHOLD: fraction.optional(),
@@ -54,6 +72,9 @@ const SHAPE = {
   MAX_EVENT_BYTES: int(64, 524_288).default(65_536),
   // At most 1,000: JSON.stringify and the validator recurse, and a few thousand levels overflow their stack.
   MAX_EVENT_DEPTH: int(1, 1000).default(32),
+  MAX_INFLIGHT_BYTES: int(1_048_576, 4_294_967_296).default(67_108_864),
+  KAFKA_CONSUMER_QUEUE_KBYTES: int(1024, 2_097_151).default(32_768),
+  KAFKA_PRODUCER_QUEUE_KBYTES: int(1024, 2_147_483_647).default(65_536),
   DLQ_MAX_VALUE_BYTES: int(1024, 100_000_000).default(900_000),
   HEALTH_STALL_MS: int(1000, 86_400_000).default(900_000),
   ALLOWED_LATENESS_MS: int(0, 7 * 86_400_000).default(900_000),
@@ -74,6 +95,15 @@ const SHAPE = {
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 };
 
+/** Secrets that may come from a file (as Kubernetes mounts Secrets): `<NAME>_FILE` wins over `<NAME>`. */
+const SECRET_FILES = { REDIS_PASSWORD: 'REDIS_PASSWORD_FILE' } as const;
+/** Settings whose values never appear in an error message. */
+const SECRETS: ReadonlySet<string> = new Set(['REDIS_PASSWORD', 'KAFKA_SASL_PASSWORD']);
+
+const urlHasPassword = (url: string): boolean => URL.canParse(url) && new URL(url).password !== '';
+/** TLS to Redis: REDIS_TLS, else on for a rediss:// REDIS_URL (the same rule for a Cluster). */
+export const redisTlsOn = (c: { REDIS_TLS?: boolean | undefined; REDIS_URL: string }): boolean => c.REDIS_TLS ?? c.REDIS_URL.startsWith('rediss://');
+
 export const CONFIG_SCHEMA = z
   .object(SHAPE)
   .refine((c) => c.BLOCK_THRESHOLD === undefined || c.REVIEW_THRESHOLD === undefined || c.BLOCK_THRESHOLD >= c.REVIEW_THRESHOLD, {
@@ -87,6 +117,22 @@ export const CONFIG_SCHEMA = z
   .refine((c) => c.TOPIC_REPLICATION_FACTOR === undefined || c.TOPIC_MIN_INSYNC_REPLICAS === undefined || c.TOPIC_MIN_INSYNC_REPLICAS <= c.TOPIC_REPLICATION_FACTOR, {
     message: 'TOPIC_MIN_INSYNC_REPLICAS must be at most TOPIC_REPLICATION_FACTOR (no write could ever succeed)',
     path: ['TOPIC_MIN_INSYNC_REPLICAS'],
+  })
+  .refine((c) => !(c.REDIS_TLS === false && c.REDIS_URL.startsWith('rediss://')), {
+    message: 'REDIS_TLS=false contradicts a rediss:// REDIS_URL',
+    path: ['REDIS_TLS'],
+  })
+  .refine((c) => redisTlsOn(c) || [c.REDIS_TLS_CA_FILE, c.REDIS_TLS_CERT_FILE, c.REDIS_TLS_KEY_FILE, c.REDIS_TLS_SERVERNAME].every((v) => v === undefined), {
+    message: 'REDIS_TLS_* settings are given but TLS is off: set REDIS_TLS=true (or use a rediss:// REDIS_URL)',
+    path: ['REDIS_TLS'],
+  })
+  .refine((c) => (c.REDIS_TLS_CERT_FILE === undefined) === (c.REDIS_TLS_KEY_FILE === undefined), {
+    message: 'a client certificate needs both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE',
+    path: ['REDIS_TLS_CERT_FILE'],
+  })
+  .refine((c) => c.REDIS_USERNAME === undefined || c.REDIS_PASSWORD !== undefined || urlHasPassword(c.REDIS_URL), {
+    message: 'REDIS_USERNAME needs a password (REDIS_PASSWORD_FILE, REDIS_PASSWORD or in REDIS_URL)',
+    path: ['REDIS_USERNAME'],
   })
   .refine((c) => !c.KAFKA_SECURITY_PROTOCOL.startsWith('sasl') || (c.KAFKA_SASL_MECHANISM !== undefined && c.KAFKA_SASL_USERNAME !== undefined && c.KAFKA_SASL_PASSWORD !== undefined), {
     message: 'sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',
@@ -108,12 +154,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && value !== '') raw[key] = value;
   }
   Object.assign(raw, overrides);
+  readSecretFiles(raw);
   const result = CONFIG_SCHEMA.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}${raw[String(i.path[0])] !== undefined ? ` (got "${raw[String(i.path[0])]}")` : ''}`);
+    const lines = result.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      return `  ${i.path.join('.') || '(config)'}: ${i.message}${raw[key] !== undefined ? ` (got ${shown(key, raw[key])})` : ''}`;
+    });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return Object.freeze(result.data);
+}
+
+/** A value as an error message may show it: never a secret, nor a URL's user and password. */
+function shown(key: string, value: string): string {
+  if (SECRETS.has(key)) return 'a value, not shown';
+  return `"${value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1***@')}"`;
+}
+
+/** Replaces each `<NAME>_FILE` by the file's content as `<NAME>` (one trailing newline dropped). */
+function readSecretFiles(raw: Record<string, string>): void {
+  for (const [name, fileKey] of Object.entries(SECRET_FILES)) {
+    const file = raw[fileKey];
+    if (file === undefined) continue;
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration:\n  ${fileKey}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (content === '') throw new ConfigError(`invalid configuration:\n  ${fileKey}: ${file} is empty`);
+    raw[name] = content;
+  }
 }
 
 function readConfigFile(file: string): Record<string, string> {

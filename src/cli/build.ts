@@ -7,6 +7,7 @@ import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
 import { RedisFeatureStore } from '../features/redis/redis-store.js';
+import { redisTarget } from '../features/redis/target.js';
 import type { FeatureStore } from '../features/store.js';
 import { CoalescingFeatureStore } from '../features/coalescing-store.js';
 import { ThreadedFeatureStore } from '../features/threaded/threaded-store.js';
@@ -46,7 +47,7 @@ export interface StoreHooks {
 }
 
 export function redisStore(config: Config, hooks: StoreHooks = {}, features: FeatureSet = DEFAULT_FEATURE_SET): FeatureStore {
-  const target = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  const target = redisTarget(config);
   const options = {
     keyPrefix: config.REDIS_KEY_PREFIX,
     allowedLatenessMs: config.ALLOWED_LATENESS_MS,
@@ -156,6 +157,7 @@ export function workerOptions(config: Config): WorkerOptions {
     // Within the drain bound, leaving time to disconnect and flush.
     drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
     dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
+    maxInFlightBytes: config.MAX_INFLIGHT_BYTES,
     stallMs: config.HEALTH_STALL_MS,
   };
 }

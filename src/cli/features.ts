@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { exportFeatures } from '../offline/feature-export.js';
 import { eventLimits, featureSetFor, offlineFeatures } from './build.js';
+import { registerRebuild } from './features-rebuild.js';
 
 interface ExportFlags {
   transactions: string;
@@ -13,9 +14,9 @@ interface ExportFlags {
 }
 
 export function registerFeatures(program: Command): void {
-  program
-    .command('features')
-    .description('work with features')
+  const features = program.command('features').description('work with features');
+  registerRebuild(features);
+  features
     .command('export')
     .description('write point-in-time features (as they were when each transaction happened) and labels as CSV')
     .requiredOption('--transactions <file>', 'transactions, one JSON object per line')

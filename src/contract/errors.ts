@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'FD_PARTITION_FENCED',
   'FD_COMMIT_REFUSED',
   'FD_KAFKA',
+  'FD_REBUILD_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -134,5 +135,14 @@ export class KafkaError extends FraudDetectorError {
     this.name = 'KafkaError';
     this.retriable = options.retriable;
     this.fatal = options.fatal;
+  }
+}
+
+/** `features rebuild` will not run: its consumer group still has members (workers applying new events). */
+export class RebuildRefusedError extends FraudDetectorError {
+  readonly code = 'FD_REBUILD_REFUSED' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RebuildRefusedError';
   }
 }

@@ -15,6 +15,8 @@ export interface KafkaSettings {
   security: Record<string, string>;
   /** Where the client's own log lines go (JSON lines, `component: kafka-client`); the console when absent. */
   logger?: Logger;
+  /** Caps on librdkafka's own buffers: a consumer's pre-fetched messages, a producer's unsent ones (KiB). */
+  queues?: { consumerKbytes: number; producerKbytes: number };
 }
 
 export function kafkaSettings(config: Config): KafkaSettings {
@@ -23,7 +25,7 @@ export function kafkaSettings(config: Config): KafkaSettings {
   if (config.KAFKA_SASL_USERNAME !== undefined) security['sasl.username'] = config.KAFKA_SASL_USERNAME;
   if (config.KAFKA_SASL_PASSWORD !== undefined) security['sasl.password'] = config.KAFKA_SASL_PASSWORD;
   if (config.KAFKA_SSL_CA_LOCATION !== undefined) security['ssl.ca.location'] = config.KAFKA_SSL_CA_LOCATION;
-  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security };
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security, queues: { consumerKbytes: config.KAFKA_CONSUMER_QUEUE_KBYTES, producerKbytes: config.KAFKA_PRODUCER_QUEUE_KBYTES } };
 }
 
 function client(settings: KafkaSettings): KafkaJS.Kafka {
@@ -103,6 +105,8 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
     'session.timeout.ms': sessionTimeoutMs,
     'heartbeat.interval.ms': Math.max(1000, Math.floor(sessionTimeoutMs / 5)),
     'max.poll.interval.ms': Math.max(sessionTimeoutMs, options.maxPollIntervalMs ?? 300_000),
+    // librdkafka pre-fetches up to 64 MiB by default, on top of what the worker holds.
+    ...(settings.queues && { 'queued.max.messages.kbytes': settings.queues.consumerKbytes }),
     ...statistics(options.onHealth),
     ...(rebalance && {
       // Awaited by the client; its own assign/unassign runs after this.
@@ -123,6 +127,8 @@ export function createProducer(settings: KafkaSettings, onHealth?: (health: Clie
     'batch.num.messages': 10_000,
     'compression.type': 'lz4',
     'message.timeout.ms': 30_000,
+    // Unsent messages wait here (1 GiB by default); when it is full, a send fails and is retried.
+    ...(settings.queues && { 'queue.buffering.max.kbytes': settings.queues.producerKbytes }),
     ...statistics(onHealth),
     // Connections to every broker, kept up (and retried when lost): the statistics then show a
     // broker that went down even when this producer had nothing to send it.

@@ -7,6 +7,12 @@
 // handed out has been returned, and holding on to them while deciding left the whole pipeline
 // idle during each refill (11% of a backlog drain).
 //
+// In-flight batches are bounded in count and in bytes. A batch that finds no room within
+// ROOM_WAIT_MS (the batches ahead are stuck: Redis or Kafka down) is handed back and its
+// partition paused, so the client keeps polling (the member stays in the group instead of
+// passing max.poll.interval.ms) while nothing more piles up; the client hands the batch again
+// from its first offset once the partition is resumed, when a batch in flight finishes.
+//
 // Each partition has a generation, bumped when it is revoked, lost, rewound or fenced; a
 // batch taken in an earlier generation is neither handled nor committed. A partition revoked
 // in a rebalance (not lost) first lets its batch in flight finish and commit, within a bound.
@@ -43,6 +49,8 @@ export interface PartitionConsumerOptions {
   maxBatchSize: number;
   /** Partitions handled at once; twice this many batches may be in flight. */
   concurrency: number;
+  /** Bytes (keys and values) of the batches in flight at most; one batch is always let in. */
+  maxInFlightBytes: number;
   sessionTimeoutMs: number;
   maxPollIntervalMs: number;
   maxBackoffMs: number;
@@ -58,6 +66,35 @@ export interface PartitionConsumerOptions {
   refused?(lease: PartitionLease, offset: bigint, err: CommitRefusedError): void;
   /** Every 2 s: what the client's statistics say of its cluster. */
   health?(health: ClientHealth): void;
+  /** The batches and bytes in flight and the partitions paused for want of room, whenever they change. */
+  load?(load: InFlightLoad): void;
+}
+
+export interface InFlightLoad {
+  batches: number;
+  bytes: number;
+  paused: number;
+}
+
+/** How long a batch may wait for room before it is handed back and its partition paused. */
+const ROOM_WAIT_MS = 5_000;
+
+function messageBytes(m: Message): number {
+  return (m.value?.length ?? 0) + (m.key?.length ?? 0);
+}
+
+function batchBytes(batch: Batch): number {
+  let bytes = 0;
+  for (const m of batch.messages) bytes += messageBytes(m);
+  return bytes;
+}
+
+/** The first `n` messages of a batch, as a batch. */
+function prefixOf(batch: Batch, n: number): Batch {
+  const messages = batch.messages.slice(0, n);
+  const last = (messages[n - 1] as Message).offset;
+  const lag = BigInt(batch.highWatermark) - 1n - BigInt(last);
+  return { ...batch, messages, lastOffset: () => last, offsetLag: () => String(lag > 0n ? lag : 0n) };
 }
 
 export interface BatchReport {
@@ -97,7 +134,10 @@ export class PartitionConsumer {
   /** Partitions being revoked: their batches not yet started are dropped. */
   private readonly closing = new Set<string>();
   private inFlight = 0;
+  private inFlightBytes = 0;
   private readonly room: (() => void)[] = [];
+  /** Partitions paused for want of room, resumed when a batch in flight finishes. */
+  private readonly paused = new Map<string, TopicPartition>();
 
   constructor(private readonly options: PartitionConsumerOptions) {}
 
@@ -182,7 +222,10 @@ export class PartitionConsumer {
   }
 
   private assigned(partitions: TopicPartition[]): void {
+    this.options.logger.info({ consumer: this.options.name, partitions: partitions.map((p) => p.partition) }, 'partitions assigned');
     for (const tp of partitions) {
+      // Paused before it was let go: ours afresh, read from its committed offset.
+      if (this.paused.delete(partitionKey(tp))) this.consumer?.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
       this.fenced.delete(partitionKey(tp));
       this.letGo(partitionKey(tp));
     }
@@ -194,6 +237,7 @@ export class PartitionConsumer {
    * Lost: the group already gave them to others; drop everything at once.
    */
   private async revoked(partitions: TopicPartition[], lost: boolean): Promise<void> {
+    this.options.logger.info({ consumer: this.options.name, partitions: partitions.map((p) => p.partition), lost }, 'partitions revoked');
     const keys = partitions.map(partitionKey);
     if (!lost) {
       for (const key of keys) this.closing.add(key);
@@ -209,10 +253,15 @@ export class PartitionConsumer {
     }
   }
 
-  /** Queues the batch behind its partition's previous one; returns once there is room for it. */
-  private async take(batch: Batch): Promise<void> {
+  /**
+   * Queues the batch behind its partition's previous one once there is room for it; with no
+   * room within ROOM_WAIT_MS, hands it back and pauses its partition.
+   */
+  private async take(handed: Batch): Promise<void> {
+    let batch = handed;
     const key = partitionKey(batch);
     if (this.stopping || this.halted || batch.messages.length === 0 || this.fenced.has(key) || this.closing.has(key)) return; // not handled, not committed: read again by the partition's next owner
+    if (this.paused.has(key)) return; // cached before the pause took effect: handed again from the paused offset
     const rewind = this.rewinds.get(key);
     if (rewind !== undefined) {
       // Until the rewind takes effect the client may still hand out later cached batches.
@@ -220,20 +269,98 @@ export class PartitionConsumer {
       this.rewinds.delete(key);
     }
     const lease = this.lease(batch); // as handed out: a revocation while it waits voids it
-    const limit = this.options.concurrency * 2;
-    while (this.inFlight >= limit && !this.stopping) await new Promise<void>((resolve) => this.room.push(resolve));
-    if (this.stopping) return;
+    if (!(await this.roomFor(messageBytes(batch.messages[0] as Message)))) {
+      if (!this.stopping && lease.owned()) this.pause(batch);
+      return;
+    }
+    if (this.stopping || !lease.owned()) return;
+    // A batch larger than the room left is cut: the rest is read again from its first offset.
+    const taken = this.fitting(batch);
+    if (taken !== batch) this.cutAt(batch, taken.messages.length);
+    batch = taken;
+    const bytes = batchBytes(batch);
     this.inFlight++;
+    this.inFlightBytes += bytes;
+    this.reportLoad();
     const previous = this.tails.get(key) ?? Promise.resolve();
     const tail = previous
       .then(() => this.run(batch, lease))
       .catch((err: unknown) => this.failed(batch, lease, err))
       .finally(() => {
         this.inFlight--;
+        this.inFlightBytes -= bytes;
         this.room.shift()?.();
         if (this.tails.get(key) === tail) this.tails.delete(key);
+        this.resumePaused();
+        this.reportLoad();
       });
     this.tails.set(key, tail);
+  }
+
+  /** The batch, or as much of it as fits in the bytes left (at least its first message). */
+  private fitting(batch: Batch): Batch {
+    let left = this.options.maxInFlightBytes - this.inFlightBytes;
+    let n = 0;
+    for (const m of batch.messages) {
+      left -= messageBytes(m);
+      if (left < 0 && n > 0) break;
+      n++;
+    }
+    return n === batch.messages.length ? batch : prefixOf(batch, n);
+  }
+
+  /** Reads the partition again from message `n` of the batch (the rest of a cut batch). */
+  private cutAt(batch: Batch, n: number): void {
+    const next = (batch.messages[n] as Message).offset;
+    this.rewinds.set(partitionKey(batch), next);
+    (this.consumer as Consumer).seek({ topic: batch.topic, partition: batch.partition, offset: next });
+  }
+
+  private hasRoom(bytes: number): boolean {
+    return this.inFlight === 0 || (this.inFlight < this.options.concurrency * 2 && this.inFlightBytes + bytes <= this.options.maxInFlightBytes);
+  }
+
+  /** Waits for room for `bytes`, up to ROOM_WAIT_MS; false when none came (or the consumer stops). */
+  private async roomFor(bytes: number): Promise<boolean> {
+    const deadline = Date.now() + ROOM_WAIT_MS;
+    while (!this.hasRoom(bytes)) {
+      const left = deadline - Date.now();
+      if (this.stopping || left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.room.push(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return !this.stopping;
+  }
+
+  /** Hands the batch back: the partition is paused, and read again from this batch once resumed. */
+  private pause(batch: Batch): void {
+    const key = partitionKey(batch);
+    const tp = { topic: batch.topic, partition: batch.partition };
+    this.paused.set(key, tp);
+    // The client seeks back to the batch's first offset (a batch not resolved is read again).
+    this.rewinds.set(key, (batch.messages[0] as Message).offset);
+    (this.consumer as Consumer).pause([{ topic: tp.topic, partitions: [tp.partition] }]);
+    this.options.logger.debug({ consumer: this.options.name, partition: batch.partition, inFlight: this.inFlight, inFlightBytes: this.inFlightBytes }, 'no room for the batch: partition paused until a batch in flight finishes');
+    this.reportLoad();
+  }
+
+  private resumePaused(): void {
+    if (this.paused.size === 0 || this.stopping || !this.hasRoom(0)) return;
+    const partitions = [...this.paused.values()];
+    this.paused.clear();
+    try {
+      (this.consumer as Consumer).resume(partitions.map((tp) => ({ topic: tp.topic, partitions: [tp.partition] })));
+    } catch (err) {
+      this.options.logger.warn({ consumer: this.options.name, err: (err as Error).message }, 'could not resume paused partitions');
+    }
+  }
+
+  private reportLoad(): void {
+    this.options.load?.({ batches: this.inFlight, bytes: this.inFlightBytes, paused: this.paused.size });
   }
 
   private async run(batch: Batch, lease: PartitionLease): Promise<void> {

@@ -45,6 +45,8 @@ export interface WorkerOptions {
   maxPollIntervalMs: number;
   /** How long a drain waits for the broker to accept its last commits (a rebalance in progress refuses them). */
   drainCommitWaitMs: number;
+  /** Bytes of transactions (or labels) batches in flight at most, per consumer. */
+  maxInFlightBytes: number;
   /** A dead letter's value is cut to this many bytes (dlq.ts). */
   dlqMaxValueBytes: number;
   /** Not healthy once transactions have waited this long with no batch finished (progress.ts). */
@@ -151,6 +153,7 @@ export class DetectorWorker {
       topics: [topic],
       maxBatchSize: o.maxBatchSize,
       concurrency: o.partitionsConcurrency,
+      maxInFlightBytes: o.maxInFlightBytes,
       sessionTimeoutMs: o.sessionTimeoutMs,
       maxPollIntervalMs: o.maxPollIntervalMs,
       maxBackoffMs: o.maxBackoffMs,
@@ -160,6 +163,10 @@ export class DetectorWorker {
       handle,
       committed: (lease, offset, reports) => this.committed(name, lease, offset, reports),
       refused: () => this.metrics.commitFailures.inc({ consumer: name }),
+      load: (load) => {
+        this.metrics.inFlightBytes.set({ consumer: name }, load.bytes);
+        this.metrics.pausedPartitions.set({ consumer: name }, load.paused);
+      },
       health: (health) => {
         if (name === 'transactions') this.progress.lagIs(health.lag);
         this.noteHealth(name, health);

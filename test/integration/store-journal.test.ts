@@ -1,5 +1,5 @@
-// The decision journal against real Redis (one server, the store on its own thread, and a
-// 3-master Cluster): a worker that takes a partition over after another died decides the
+// The decision journal against real Redis (one server, the store on its own thread, a
+// 3-master Cluster, and a Cluster over TLS with a password): a worker that takes a partition over after another died decides the
 // redelivered events on exactly the features they got the first time, and the one it
 // replaced can no longer write anything.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,11 +8,14 @@ import { toParsedTransaction, type ParsedTransaction } from '../../src/contract/
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { computeFeatures, type BatchFeatures } from '../../src/features/engine.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
+import { loadConfig } from '../../src/config.js';
 import { connectRedis } from '../../src/features/redis/connect.js';
 import { RedisFeatureStore } from '../../src/features/redis/redis-store.js';
+import { redisTarget } from '../../src/features/redis/target.js';
 import type { FeatureStore } from '../../src/features/store.js';
 import { ThreadedFeatureStore } from '../../src/features/threaded/threaded-store.js';
 import { at, tx } from '../helpers/events.js';
+import { secureClusterEnv } from '../helpers/secure-redis.js';
 import { REDIS_CLUSTER_NODES, REDIS_URL, redis, uniqueName } from '../helpers/services.js';
 
 const T = new Date(Date.now() - 3_600_000).toISOString();
@@ -23,6 +26,7 @@ const backends: Record<string, (prefix: string) => FeatureStore> = {
   'one Redis': (prefix) => new RedisFeatureStore(connectRedis({ url: REDIS_URL }), options(prefix)),
   'one Redis, store thread': (prefix) => new ThreadedFeatureStore({ target: { url: REDIS_URL }, options: options(prefix) }),
   'Redis Cluster': (prefix) => new RedisFeatureStore(connectRedis({ url: 'unused', clusterNodes: nodes }), options(prefix)),
+  'Redis Cluster over TLS with a password, store thread': (prefix) => new ThreadedFeatureStore({ target: redisTarget(loadConfig(secureClusterEnv())), options: options(prefix) }),
 };
 
 function stream(tag: string, n: number): ParsedTransaction[] {

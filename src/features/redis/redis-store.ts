@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
 import { Cluster, type Redis } from 'ioredis';
 import { PartitionFencedError, StoreUnavailableError } from '../../contract/errors.js';
+import { whenReady } from './readiness.js';
+import { redisError } from './redis-errors.js';
 import { observeEvent, StateArena, type EntityState } from '../entity-state.js';
 import { JournalChunks, JournalRecord, type JournalEntry } from '../journal.js';
 import { decodeState, STATE_FORMAT } from '../state-codec.js';
@@ -91,6 +93,9 @@ function newVersion(): number {
   return 1 + Math.floor(Math.random() * 2 ** 52);
 }
 
+/** How long a call waits for a (re)connecting client when no attempt fails sooner (connectTimeout is 5 s). */
+const CONNECT_WAIT_MS = 10_000;
+
 export class RedisFeatureStore implements FeatureStore {
   private readonly client: ScriptClient;
   private readonly layouts = new Map<readonly WindowSpec[], string>();
@@ -124,21 +129,23 @@ export class RedisFeatureStore implements FeatureStore {
   async claimEntries(partition: string): Promise<{ epoch: number; entries: Buffer[] }> {
     const { owner, journal } = journalKeys(this.options.keyPrefix, partition);
     try {
+      await this.connected();
       const [epoch, flat] = await this.client.fdClaimBuffer(2, owner, journal);
       const entries: { order: [number, number]; rows: Buffer }[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ order: journalFieldOrder((flat[i] as Buffer).toString()), rows: flat[i + 1] as Buffer });
       entries.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
       return { epoch: Number(epoch), entries: entries.map((e) => e.rows) };
     } catch (err) {
-      throw new StoreUnavailableError(`redis journal claim failed: ${(err as Error).message}`, { cause: err });
+      throw unavailable('redis journal claim failed', err);
     }
   }
 
   async release(partition: string, committedOffset: number): Promise<void> {
     try {
+      await this.connected();
       await this.client.fdRelease(1, journalKeys(this.options.keyPrefix, partition).journal, committedOffset);
     } catch (err) {
-      throw new StoreUnavailableError(`redis journal release failed: ${(err as Error).message}`, { cause: err });
+      throw unavailable('redis journal release failed', err);
     }
   }
 
@@ -151,6 +158,7 @@ export class RedisFeatureStore implements FeatureStore {
     const call = {};
     const touched: string[] = [];
     try {
+      await this.connected();
       for (let attempt = 1; todo.length > 0; attempt++) {
         if (attempt > maxAttempts) throw new Error(`${todo.length} entities kept changing concurrently after ${maxAttempts} attempts`);
         const stored = await this.read(todo.map((i) => keys[i] as string));
@@ -180,7 +188,7 @@ export class RedisFeatureStore implements FeatureStore {
       }
     } catch (err) {
       if (err instanceof PartitionFencedError) throw err;
-      throw new StoreUnavailableError(`redis feature update failed: ${(err as Error).message}`, { cause: err });
+      throw unavailable('redis feature update failed', err);
     } finally {
       for (const key of touched) if (this.inFlight.get(key)?.writer === call) this.inFlight.delete(key);
     }
@@ -223,7 +231,15 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async close(): Promise<void> {
-    await this.client.quit().catch(() => this.client.disconnect());
+    // QUIT needs a connection: a client still trying to connect (a refused password or
+    // certificate, say) is just stopped, rather than left to retry until QUIT gives up.
+    if (this.client.status !== 'ready') this.client.disconnect();
+    else await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** While the client (re)connects, waits for it; a failed attempt fails the call with its reason, not a hang. */
+  private connected(): Promise<void> | undefined {
+    return this.client.status === 'ready' ? undefined : whenReady(this.client, CONNECT_WAIT_MS);
   }
 
   /**
@@ -294,4 +310,10 @@ export class RedisFeatureStore implements FeatureStore {
     if (fenced.length > 0) throw new PartitionFencedError(fenced);
     return reply;
   }
+}
+
+/** The client's error, without what ioredis attaches to it (a failed AUTH's arguments are the password). */
+function unavailable(what: string, err: unknown): StoreUnavailableError {
+  const cause = redisError(err);
+  return new StoreUnavailableError(`${what}: ${cause.message}`, { cause });
 }

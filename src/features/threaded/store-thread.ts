@@ -3,7 +3,8 @@
 // thread instead of on it. Calls are served as they come; the Redis store pipelines two.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PartitionFencedError } from '../../contract/errors.js';
-import { connectRedis, type RedisTarget } from '../redis/connect.js';
+import { connectRedis } from '../redis/connect.js';
+import type { RedisTarget } from '../redis/target.js';
 import { RedisFeatureStore, type RedisStoreOptions } from '../redis/redis-store.js';
 import { LayoutTable, transferables, type Reply, type Request } from './protocol.js';
 
