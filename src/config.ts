@@ -70,6 +70,8 @@ const SHAPE = {
   FEATURE_STORE_THREAD: bool.default(true),
   // A decision carries its event, and must fit in a Kafka record (about 1 MB by default).
   MAX_EVENT_BYTES: int(64, 524_288).default(65_536),
+  // At most 1,000: JSON.stringify and the validator recurse, and a few thousand levels overflow their stack.
+  MAX_EVENT_DEPTH: int(1, 1000).default(32),
   MAX_INFLIGHT_BYTES: int(1_048_576, 4_294_967_296).default(67_108_864),
   KAFKA_CONSUMER_QUEUE_KBYTES: int(1024, 2_097_151).default(32_768),
   KAFKA_PRODUCER_QUEUE_KBYTES: int(1024, 2_147_483_647).default(65_536),

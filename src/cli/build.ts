@@ -1,7 +1,8 @@
 // Builds the pipeline's parts from the configuration; shared by the commands that decide.
 import { loadConfig, type Config } from '../config.js';
+import type { EventLimits } from '../contract/decode.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
-import { WallClock } from '../features/clock.js';
+import { StreamClock, WallClock } from '../features/clock.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
@@ -117,6 +118,29 @@ export function buildPipeline(config: Config, store: FeatureStore, decisions: 'a
   };
 }
 
+/** MAX_EVENT_BYTES and MAX_EVENT_DEPTH: the limits every input goes through, in `run` and the offline commands. */
+export function eventLimits(config: Config): EventLimits {
+  return { maxBytes: config.MAX_EVENT_BYTES, maxDepth: config.MAX_EVENT_DEPTH };
+}
+
+/**
+ * The pipeline of an offline command, over a fresh in-memory store: `rules` (a backtest's,
+ * breakers off) instead of RULES_DIR's when given.
+ */
+export function offlinePipeline(config: Config, features: FeatureSet, options: { decisions: 'all' | 'alerts'; models?: Models; rules?: RuleSet }): PipelineDeps {
+  const pipeline = buildPipeline(config, memoryStore(config), options.decisions, features, options.models);
+  if (options.rules) pipeline.setRules(options.rules);
+  return { ...pipeline.deps, ...offlineFeatures(config, features) };
+}
+
+/**
+ * The features of an offline command: a fresh in-memory store, and the stream's own clock
+ * (history's clock is its own event time, so it replays the same way whenever it is replayed).
+ */
+export function offlineFeatures(config: Config, features: FeatureSet): Pick<PipelineDeps, 'features' | 'store' | 'clock'> {
+  return { features, store: memoryStore(config), clock: new StreamClock(config.MAX_FUTURE_SKEW_MS) };
+}
+
 export function workerOptions(config: Config): WorkerOptions {
   return {
     kafka: kafkaSettings(config),
@@ -126,7 +150,7 @@ export function workerOptions(config: Config): WorkerOptions {
     emitDecisions: config.EMIT_DECISIONS,
     maxBatchSize: config.BATCH_MAX_SIZE,
     partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
-    maxEventBytes: config.MAX_EVENT_BYTES,
+    eventLimits: eventLimits(config),
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,

@@ -2,9 +2,11 @@
 // and card precision@100 for the model alone, the rules alone, and both together.
 import type { Command } from 'commander';
 import { loadRuleSet } from '../rules/load.js';
-import { cardOf, configWith, featureSetFor, modelsFor } from './build.js';
-import { evaluatePeriod, formatEvaluation } from './evaluation.js';
-import { byEventTime, readLabels, readTransactions, stderrRejects, timeSpan } from './files.js';
+import { evaluatePeriod, formatEvaluation } from '../offline/evaluation.js';
+import { byEventTime, timeSpan } from '../offline/history.js';
+import { readLabels, readTransactions } from '../offline/input-lines.js';
+import { stderrRejects } from '../offline/rejects.js';
+import { cardOf, configWith, eventLimits, featureSetFor, modelsFor, offlinePipeline } from './build.js';
 
 interface EvaluateFlags {
   transactions: string;
@@ -33,13 +35,14 @@ export function registerEvaluate(program: Command): void {
       const models = await modelsFor(config, features);
       const rules = loadRuleSet(config.RULES_DIR, features, { listsDir: config.LISTS_DIR, breakers: false });
       const rejects = stderrRejects();
-      const transactions = byEventTime(await readTransactions(flags.transactions, rejects.reject));
-      const labels = await readLabels(flags.labels, rejects.reject);
+      const limits = eventLimits(config);
+      const transactions = byEventTime(await readTransactions(flags.transactions, limits, rejects.reject));
+      const labels = await readLabels(flags.labels, limits, rejects.reject);
       const test = cardOf(models.scorer)?.windows?.test;
       const span = timeSpan(transactions);
       const fromMs = timeOf('--from', flags.from ?? test?.from, span.firstMs);
       const untilMs = timeOf('--until', flags.until ?? test?.until, span.endMs);
-      const report = await evaluatePeriod(config, features, models, rules, { transactions, labels }, { fromMs, untilMs });
+      const report = await evaluatePeriod(offlinePipeline(config, features, { decisions: 'alerts', models, rules }), { transactions, labels }, { fromMs, untilMs });
       await models.scorer.close();
       console.log(flags.json === true ? JSON.stringify(report, null, 2) : formatEvaluation(report));
       if (rejects.count() > 0) console.error(`${rejects.count()} bad lines, not replayed`);

@@ -8,7 +8,7 @@ import { isLabelEntity } from '../features/definitions.js';
 import { kafkaSettings } from '../kafka/client.js';
 import { rangesToRebuild, readRanges } from '../kafka/rebuild.js';
 import { HistoryApplier, type HistoryKind } from '../pipeline/rebuild.js';
-import { featureSetFor, longestWindowMs, redisStore } from './build.js';
+import { eventLimits, featureSetFor, longestWindowMs, redisStore } from './build.js';
 
 interface RebuildFlags {
   since?: string;
@@ -39,7 +39,7 @@ export function registerRebuild(features: Command): void {
       const partitions = (topic: string): number[] => ranges.filter((r) => r.topic === topic).map((r) => r.partition);
       const kind = (topic: string): HistoryKind => (topic === config.TOPIC_TRANSACTIONS ? 'transactions' : 'labels');
       const applier = new HistoryApplier(set, store, new StreamClock(config.MAX_FUTURE_SKEW_MS), {
-        maxEventBytes: config.MAX_EVENT_BYTES,
+        eventLimits: eventLimits(config),
         chunk: config.BATCH_MAX_SIZE,
         partitions: { transactions: partitions(config.TOPIC_TRANSACTIONS), labels: partitions(config.TOPIC_LABELS) },
       });

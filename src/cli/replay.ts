@@ -1,10 +1,9 @@
-// `fraud-detector replay`: the embedded offline mode. Runs the same feature, model and rule
-// code over JSON-lines files in event-time order, on an in-memory store; no services needed.
-import { createWriteStream } from 'node:fs';
+// `fraud-detector replay`: the embedded offline mode. Parses the flags and calls the offline
+// driver (offline/replay.ts): the same validation, feature, model and rule code as `run`, over
+// JSON-lines files in event-time order, on an in-memory store; no services needed.
 import type { Command } from 'commander';
-import { configWith, featureSetFor, modelsFor } from './build.js';
-import { byEventTime, closeStream, readLabels, readTransactions, rejectsWriter, writeLine } from './files.js';
-import { replayDecisions } from './timeline.js';
+import { replayFiles } from '../offline/replay.js';
+import { configWith, eventLimits, featureSetFor, modelsFor, offlinePipeline } from './build.js';
 
 interface ReplayFlags {
   transactions: string;
@@ -24,31 +23,22 @@ export function registerReplay(program: Command): void {
     .option('--rules <dir>', 'rules directory (default: RULES_DIR)')
     .option('--model <file>', 'the model to score with (default: MODEL_PATH; none: rules only)')
     .requiredOption('--out <file>', 'decisions, one JSON line per valid transaction, in input order')
-    .option('--rejects <file>', 'bad lines with their line number and reason (default: <out>.rejects.jsonl)')
+    .option('--rejects <file>', 'bad lines with their line number, code (as run\'s dead letters) and reason (default: <out>.rejects.jsonl)')
     .action(async (flags: ReplayFlags) => {
       const config = configWith({ RULES_DIR: flags.rules, MODEL_PATH: flags.model });
-      const rejectsPath = flags.rejects ?? `${flags.out}.rejects.jsonl`;
-      const rejects = rejectsWriter(rejectsPath);
-      const lines = await readTransactions(flags.transactions, rejects.reject);
-      const labelLines = flags.labels ? await readLabels(flags.labels, rejects.reject) : [];
-      const labels = labelLines.length;
       const features = featureSetFor(config);
       const models = await modelsFor(config, features);
-      const decisions = new Map<number, { json: string; outcome: 'allow' | 'review' | 'block' }>();
-      await replayDecisions({ config, features, models, decisions: 'all' }, byEventTime(lines), labelLines, (d, line) => {
-        decisions.set(line.lineNo, { json: JSON.stringify(d.decision), outcome: d.outcome });
-      });
-      const out = createWriteStream(flags.out);
-      const counts = { allow: 0, review: 0, block: 0 };
-      for (const l of lines) {
-        const d = decisions.get(l.lineNo) as { json: string; outcome: keyof typeof counts };
-        counts[d.outcome]++;
-        await writeLine(out, d.json);
+      const rejects = flags.rejects ?? `${flags.out}.rejects.jsonl`;
+      try {
+        const deps = offlinePipeline(config, features, { decisions: 'all', models });
+        const r = await replayFiles(deps, eventLimits(config), { transactions: flags.transactions, labels: flags.labels, out: flags.out, rejects });
+        const codes = [...r.rejectedByCode].map(([code, n]) => `${n} ${code}`).join(', ');
+        console.error(
+          `replayed ${r.transactions} transactions: ${r.outcomes.allow} allow, ${r.outcomes.review} review, ${r.outcomes.block} block → ${flags.out}` +
+            `${r.labels > 0 ? `; ${r.labels} labels read` : ''}; ${r.rejected} bad lines → ${rejects}${codes ? ` (${codes})` : ''}`,
+        );
+      } finally {
+        await Promise.all([models.scorer.close(), models.challenger?.close()]);
       }
-      await Promise.all([closeStream(out), rejects.close(), models.scorer.close(), models.challenger?.close()]);
-      console.error(
-        `replayed ${lines.length} transactions: ${counts.allow} allow, ${counts.review} review, ${counts.block} block → ${flags.out}` +
-          `${labels > 0 ? `; ${labels} labels read` : ''}; ${rejects.count()} bad lines → ${rejectsPath}`,
-      );
     });
 }

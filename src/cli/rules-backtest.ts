@@ -3,9 +3,11 @@
 import type { Command } from 'commander';
 import { BacktestTally, formatBacktest } from '../rules/backtest.js';
 import { loadRuleSet } from '../rules/load.js';
-import { configWith, featureSetFor } from './build.js';
-import { byEventTime, latestLabels, readLabels, readTransactions, rejectsWriter, stderrRejects } from './files.js';
-import { replayDecisions } from './timeline.js';
+import { byEventTime, latestLabels } from '../offline/history.js';
+import { readLabels, readTransactions } from '../offline/input-lines.js';
+import { rejectsWriter, stderrRejects } from '../offline/rejects.js';
+import { replayDecisions } from '../offline/timeline.js';
+import { configWith, eventLimits, featureSetFor, offlinePipeline } from './build.js';
 
 interface BacktestFlags {
   rules: string;
@@ -33,12 +35,13 @@ export function registerBacktest(rules: Command): void {
       const features = featureSetFor(config);
       const rules = loadRuleSet(flags.rules, features, { listsDir: flags.lists, breakers: false });
       const rejects = flags.rejects !== undefined ? rejectsWriter(flags.rejects) : stderrRejects();
-      const lines = byEventTime(await readTransactions(flags.transactions, rejects.reject));
-      const labelLines = flags.labels ? await readLabels(flags.labels, rejects.reject) : [];
+      const limits = eventLimits(config);
+      const lines = byEventTime(await readTransactions(flags.transactions, limits, rejects.reject));
+      const labelLines = flags.labels ? await readLabels(flags.labels, limits, rejects.reject) : [];
       await rejects.close();
       const truth = latestLabels(labelLines);
       const tally = new BacktestTally(rules.rules);
-      await replayDecisions({ config, features, rules, decisions: 'alerts' }, lines, labelLines, (d, line) => {
+      await replayDecisions(offlinePipeline(config, features, { decisions: 'alerts', rules }), lines, labelLines, (d, line) => {
         tally.record([...d.ruleHits.map((h) => h.id), ...d.shadowHits], d.rulesOutcome === 'review' || d.rulesOutcome === 'block', truth.get(line.tx.event.transactionId));
       });
       const report = tally.report();

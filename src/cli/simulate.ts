@@ -7,7 +7,7 @@ import { createProducer, kafkaSettings } from '../kafka/client.js';
 import { LabelQueue } from '../simulate/label-queue.js';
 import { Random } from '../simulate/random.js';
 import { handleSignals } from './early-signals.js';
-import { closeStream, writeLine } from './files.js';
+import { closeStream, writeLine } from '../offline/output-lines.js';
 import { DEFAULT_SIMULATOR_OPTIONS, rhythm, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
 
 interface SimulateFlags {

@@ -14,10 +14,11 @@ import { cardPathFor } from '../models/model-card.js';
 import { ModelSlot } from '../models/model-slot.js';
 import { OnnxModel } from '../models/onnx-model.js';
 import { loadRuleSet } from '../rules/load.js';
-import { featureSetFor } from './build.js';
-import { evaluatePeriod, formatEvaluation, type EvaluationReport } from './evaluation.js';
-import { exportFeatures } from './features.js';
-import { byEventTime, readLabels, readTransactions, timeSpan, type LabelLine, type TransactionLine } from './files.js';
+import { evaluatePeriod, formatEvaluation, type EvaluationReport } from '../offline/evaluation.js';
+import { exportFeatures } from '../offline/feature-export.js';
+import { byEventTime, timeSpan } from '../offline/history.js';
+import { readLabels, readTransactions, type LabelLine, type TransactionLine } from '../offline/input-lines.js';
+import { eventLimits, featureSetFor, offlineFeatures, offlinePipeline } from './build.js';
 
 interface TrainFlags {
   transactions: string;
@@ -60,10 +61,11 @@ export function registerTrain(program: Command): void {
       try {
         const csv = join(work, 'features.csv');
         console.error(`[train] point-in-time features → ${csv}`);
-        const exported = await exportFeatures(config, set, { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(work, 'rejects.jsonl') });
+        const limits = eventLimits(config);
+        const exported = await exportFeatures(offlineFeatures(config, set), limits, { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(work, 'rejects.jsonl') });
         console.error(`[train] ${exported.rows} rows × ${set.names.length} features, ${exported.labels} labels, ${exported.rejected} bad lines`);
         // Bad lines were reported by the export; the history here is the same valid lines.
-        const history = { transactions: byEventTime(await readTransactions(flags.transactions, () => undefined)), labels: await readLabels(flags.labels, () => undefined) };
+        const history = { transactions: byEventTime(await readTransactions(flags.transactions, limits, () => undefined)), labels: await readLabels(flags.labels, limits, () => undefined) };
         const window = periods(flags, history.transactions);
         await run('bash', [join(TRAINING_DIR, '..', 'scripts', 'training-venv.sh'), flags.venv]);
         const python = join(flags.venv, 'bin', 'python');
@@ -89,7 +91,7 @@ async function compareWithRules(config: Config, set: FeatureSet, flags: TrainFla
   const test = model.card.windows?.test;
   if (test === undefined) throw new Error('the card has no test period');
   const rules = loadRuleSet(flags.rules, set, { breakers: false });
-  const report = await evaluatePeriod(config, set, { scorer: new ModelSlot(model) }, rules, history, { fromMs: Date.parse(test.from), untilMs: Date.parse(test.until) });
+  const report = await evaluatePeriod(offlinePipeline(config, set, { decisions: 'alerts', models: { scorer: new ModelSlot(model) }, rules }), history, { fromMs: Date.parse(test.from), untilMs: Date.parse(test.until) });
   await model.close();
   const cardPath = cardPathFor(flags.out);
   const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;

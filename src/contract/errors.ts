@@ -5,6 +5,9 @@ export const ERROR_CODES = [
   'FD_EVENT_SCHEMA',
   'FD_EVENT_TOO_LARGE',
   'FD_EVENT_EMPTY',
+  'FD_EVENT_NOT_UTF8',
+  'FD_EVENT_TOO_DEEP',
+  'FD_EVENT_DUPLICATE_KEY',
   'FD_CONFIG_INVALID',
   'FD_RULE_COMPILE',
   'FD_RULES_LOAD',
@@ -26,10 +29,15 @@ export abstract class FraudDetectorError extends Error {
   readonly retriable: boolean = false;
 }
 
+/** Why an input event was refused: the code its dead letter (or `replay`'s reject line) carries. */
+export const INVALID_EVENT_CODES = ['FD_EVENT_EMPTY', 'FD_EVENT_TOO_LARGE', 'FD_EVENT_NOT_UTF8', 'FD_EVENT_TOO_DEEP', 'FD_EVENT_NOT_JSON', 'FD_EVENT_DUPLICATE_KEY', 'FD_EVENT_SCHEMA'] as const satisfies readonly ErrorCode[];
+
+export type InvalidEventCode = (typeof INVALID_EVENT_CODES)[number];
+
 /** An event that can never be processed; it goes to the dead-letter topic. */
 export class InvalidEventError extends FraudDetectorError {
-  readonly code: ErrorCode;
-  constructor(code: 'FD_EVENT_NOT_JSON' | 'FD_EVENT_SCHEMA' | 'FD_EVENT_TOO_LARGE' | 'FD_EVENT_EMPTY', message: string) {
+  readonly code: InvalidEventCode;
+  constructor(code: InvalidEventCode, message: string) {
     super(message);
     this.name = 'InvalidEventError';
     this.code = code;

@@ -1,7 +1,8 @@
 // The label event (topic `fraud-labels`): parsing plus validation into what the feature
 // store applies.
 import { compileSchema } from './schema.js';
-import { decodeJson, eventTimeOf } from './transaction.js';
+import { decodeJson, type EventLimits } from './decode.js';
+import { eventTimeOf } from './transaction.js';
 
 interface LabelMessage {
   transactionId: string;
@@ -22,12 +23,12 @@ export interface LabelEvent {
   knownAtMs: number;
 }
 
-/** Parses one message value. Throws InvalidEventError with a code the DLQ records. */
-export function parseLabel(value: Buffer | string | null, maxBytes: number): LabelEvent {
-  return toLabelEvent(decodeJson(value, maxBytes));
+/** Parses one message value, through the same limits as a transaction. Throws InvalidEventError with a code the DLQ records. */
+export function parseLabel(value: Buffer | string | null, limits: EventLimits): LabelEvent {
+  return toLabelEvent(decodeJson(value, limits));
 }
 
-/** Validates an already-decoded object (files in replay mode, tests). */
+/** Validates an already-decoded object (tests). */
 export function toLabelEvent(data: unknown): LabelEvent {
   const label = validate(data);
   return { transactionId: label.transactionId, accountId: label.accountId, merchantId: label.merchantId, fraud: label.label === 'fraud', knownAtMs: eventTimeOf(label.timestamp) };

@@ -1,4 +1,5 @@
 // The transaction event: its type, and parsing plus validation of raw Kafka bytes into it.
+import { decodeJson, type EventLimits } from './decode.js';
 import { InvalidEventError } from './errors.js';
 import { compileSchema } from './schema.js';
 
@@ -28,27 +29,15 @@ export interface ParsedTransaction {
 
 const validate = compileSchema<TransactionEvent>('transaction.schema.json');
 
-/** Parses one message value. Throws InvalidEventError with a code the DLQ records. */
-export function parseTransaction(value: Buffer | string | null, maxBytes: number): ParsedTransaction {
-  return toParsedTransaction(decodeJson(value, maxBytes));
+/**
+ * Parses one message value: the one validation of a transaction, for the worker and the
+ * offline commands alike. Throws InvalidEventError with a code the DLQ records.
+ */
+export function parseTransaction(value: Buffer | string | null, limits: EventLimits): ParsedTransaction {
+  return toParsedTransaction(decodeJson(value, limits));
 }
 
-/** A message value's JSON, or InvalidEventError (empty, too large, not JSON). */
-export function decodeJson(value: Buffer | string | null, maxBytes: number): unknown {
-  if (value === null || value.length === 0) throw new InvalidEventError('FD_EVENT_EMPTY', 'message has no value');
-  if (value.length > maxBytes) {
-    throw new InvalidEventError('FD_EVENT_TOO_LARGE', `value is ${value.length} bytes, limit ${maxBytes}`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
-  } catch (err) {
-    throw new InvalidEventError('FD_EVENT_NOT_JSON', `not valid JSON: ${(err as Error).message}`);
-  }
-  return data;
-}
-
-/** Validates an already-decoded object (files in replay mode, tests). */
+/** Validates an already-decoded object (tests, the simulator's own events). */
 export function toParsedTransaction(data: unknown): ParsedTransaction {
   const event = validate(data);
   return { event, eventTimeMs: eventTimeOf(event.timestamp) };

@@ -9,16 +9,17 @@
 // commit): a redelivered transaction is decided on what it observed the first time.
 import type { Claim } from '../features/store.js';
 import type { JournalRecord, JournalTarget } from '../features/journal.js';
-import { parseLabel, type LabelEvent } from '../contract/label.js';
+import type { EventLimits } from '../contract/decode.js';
+import { parseLabel } from '../contract/label.js';
 import { parseTransaction } from '../contract/transaction.js';
-import { InvalidEventError, KafkaError, PartitionFencedError } from '../contract/errors.js';
-import { applyLabels } from '../features/engine.js';
+import { KafkaError, PartitionFencedError } from '../contract/errors.js';
 import { isLabelEntity } from '../features/definitions.js';
 import { recordOutcomes, recordStages } from '../observability/batch-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { PipelineDeps, Rejected } from '../pipeline/process-batch.js';
+import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { processBatch } from '../pipeline/process-batch.js';
+import { processLabels } from '../pipeline/process-labels.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
 import { impaired, type ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
@@ -37,7 +38,8 @@ export interface WorkerOptions {
   emitDecisions: boolean;
   maxBatchSize: number;
   partitionsConcurrency: number;
-  maxEventBytes: number;
+  /** MAX_EVENT_BYTES and MAX_EVENT_DEPTH: the contract's limits, the same in `replay`. */
+  eventLimits: EventLimits;
   maxBackoffMs: number;
   sessionTimeoutMs: number;
   maxPollIntervalMs: number;
@@ -285,7 +287,7 @@ export class DetectorWorker {
     this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const claim = await this.claimOf(lease);
     const journal = { target: claim.target, offsetOf: (i: number) => Number((messages[i] as Message).offset), recorded: claim.recorded };
-    const parse = (m: Message) => parseTransaction(m.value, this.options.maxEventBytes);
+    const parse = (m: Message) => parseTransaction(m.value, this.options.eventLimits);
     const outcome = await withRetry(() => processBatch(messages, parse, this.pipeline, journal).catch((err: unknown) => this.noteFenced(err, lease)), this.retrying('redis', lease));
     if (claim.recorded !== undefined && Number(batch.lastOffset()) >= claim.recorded.maxOffset) claim.recorded = undefined;
     recordStages(this.metrics, outcome.timings);
@@ -316,20 +318,11 @@ export class DetectorWorker {
 
   /** A batch of `fraud-labels`: applied to the label-fed features; malformed labels are dead-lettered. */
   private async applyLabels(batch: Batch, lease: PartitionLease): Promise<void> {
-    const labels: LabelEvent[] = [];
-    const rejected: Rejected[] = [];
-    batch.messages.forEach((m, index) => {
-      try {
-        labels.push(parseLabel(m.value, this.options.maxEventBytes));
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        rejected.push({ index, error: err });
-      }
-    });
-    await withRetry(() => applyLabels(labels, this.pipeline.features, this.pipeline.store), this.retrying('redis', lease));
+    const parse = (m: Message) => parseLabel(m.value, this.options.eventLimits);
+    const { applied, rejected } = await withRetry(() => processLabels(batch.messages, parse, this.pipeline), this.retrying('redis', lease));
     if (!lease.owned()) return;
     await this.send(batchOutputs(batch, [], rejected, this.options.topics, false, this.options.dlqMaxValueBytes), lease);
-    this.metrics.labels.inc({ outcome: 'valid' }, labels.length);
+    this.metrics.labels.inc({ outcome: 'valid' }, applied);
     if (rejected.length > 0) this.metrics.labels.inc({ outcome: 'dead_letter' }, rejected.length);
     for (const r of rejected) this.metrics.deadLetters.inc({ code: r.error.code });
     this.recovered();

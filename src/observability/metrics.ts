@@ -1,6 +1,7 @@
 // The detector's Prometheus metrics, registered on a registry passed in (never the global one).
 // Labels are bounded: outcomes, codes, stages, partitions, rule ids. Never account or card ids.
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { INVALID_EVENT_CODES } from '../contract/errors.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -44,7 +45,7 @@ export function createMetrics(registry: Registry) {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Codes an event or a label is dead-lettered with. */
-const DEAD_LETTER_CODES = ['FD_EVENT_NOT_JSON', 'FD_EVENT_SCHEMA', 'FD_EVENT_TOO_LARGE', 'FD_EVENT_EMPTY'] as const;
+const DEAD_LETTER_CODES = INVALID_EVENT_CODES;
 
 /**
  * Every known label value starts at 0, so rates and ratios (the recording rules, the

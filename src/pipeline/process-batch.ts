@@ -2,7 +2,6 @@
 // run) → rules → decide. Pure orchestration over ports; `run` and `replay` share it.
 import type { Decision, DecisionOutcome, RuleHit } from '../contract/decision.js';
 import { DECISION_SCHEMA_VERSION } from '../contract/decision.js';
-import { InvalidEventError } from '../contract/errors.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
 import type { FeatureClock } from '../features/clock.js';
 import type { FeatureSet } from '../features/definitions.js';
@@ -13,6 +12,9 @@ import { leaseOf, type Scorer } from '../models/scorer.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { DecisionPolicy } from './decide.js';
 import { decide } from './decide.js';
+import { validateEach, type Rejected } from './validate.js';
+
+export type { Rejected };
 
 export interface PipelineDeps {
   features: FeatureSet;
@@ -31,11 +33,6 @@ export interface PipelineDeps {
    * default), or only those other than allow, when nobody reads the allows.
    */
   decisions?: 'all' | 'alerts';
-}
-
-export interface Rejected {
-  index: number;
-  error: InvalidEventError;
 }
 
 export interface Decided {
@@ -70,21 +67,6 @@ export interface BatchOutcome {
   challengerError?: string;
 }
 
-/** Parses each input with `parse`; failures become rejections, never exceptions. */
-export function validateAll<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction): { valid: { index: number; tx: ParsedTransaction }[]; rejected: Rejected[] } {
-  const valid: { index: number; tx: ParsedTransaction }[] = [];
-  const rejected: Rejected[] = [];
-  inputs.forEach((input, index) => {
-    try {
-      valid.push({ index, tx: parse(input) });
-    } catch (err) {
-      if (!(err instanceof InvalidEventError)) throw err;
-      rejected.push({ index, error: err });
-    }
-  });
-  return { valid, rejected };
-}
-
 /** The partition a live batch came from: its events are journaled so a redelivery is decided the same way. */
 export interface InputJournal {
   target: JournalTarget;
@@ -95,9 +77,9 @@ export interface InputJournal {
 }
 
 export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps, journal?: InputJournal): Promise<BatchOutcome> {
-  const { valid, rejected } = validateAll(inputs, parse);
+  const { valid, rejected } = validateEach(inputs, parse);
   const t0 = performance.now();
-  const txs = valid.map((v) => v.tx);
+  const txs = valid.map((v) => v.value);
   const batchJournal = journal && { target: journal.target, offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: journal.recorded };
   const features = await computeFeatures(txs, deps.features, deps.store, batchJournal, deps.clock);
   const t1 = performance.now();
@@ -133,7 +115,7 @@ interface BatchScores {
 const TOP_CONTRIBUTIONS = 5;
 
 /** Rules, policy and decisions for a scored batch. */
-function decideAll(valid: { index: number; tx: ParsedTransaction }[], rejected: Rejected[], features: BatchFeatures, scored: BatchScores, deps: PipelineDeps, times: { t0: number; t1: number; t2: number }): BatchOutcome {
+function decideAll(valid: { index: number; value: ParsedTransaction }[], rejected: Rejected[], features: BatchFeatures, scored: BatchScores, deps: PipelineDeps, times: { t0: number; t1: number; t2: number }): BatchOutcome {
   const { scores, challengerScores, model, challenger } = scored;
   const { t0, t1, t2 } = times;
   const now = deps.now ?? Date.now;
@@ -141,7 +123,7 @@ function decideAll(valid: { index: number; tx: ParsedTransaction }[], rejected: 
   const all = (deps.decisions ?? 'all') === 'all';
   const decidedAt = new Date(now()).toISOString();
   const scratch = valid.length > 0 ? features.named(0) : {};
-  const decided = valid.map(({ index, tx }, row): Decided => {
+  const decided = valid.map(({ index, value: tx }, row): Decided => {
     const score = scores[row] as number;
     const evaluation = rules.evaluate({ event: tx.event, features: features.namedInto(row, scratch), score });
     const policy = decide(deps.policy, score, evaluation);

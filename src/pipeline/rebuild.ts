@@ -8,6 +8,7 @@
 // other, or the later-applied partition's events would be "too late" and left out. Each
 // partition's records wait in a queue until every partition still being read has reached
 // their time (the frontier); then all records up to the frontier are applied in time order.
+import type { EventLimits } from '../contract/decode.js';
 import { InvalidEventError } from '../contract/errors.js';
 import { parseLabel, type LabelEvent } from '../contract/label.js';
 import { parseTransaction, type ParsedTransaction } from '../contract/transaction.js';
@@ -84,7 +85,7 @@ export class HistoryApplier {
     private readonly features: FeatureSet,
     private readonly store: FeatureStore,
     private readonly clock: FeatureClock,
-    private readonly options: { maxEventBytes: number; chunk: number; partitions: Record<HistoryKind, readonly number[]> },
+    private readonly options: { eventLimits: EventLimits; chunk: number; partitions: Record<HistoryKind, readonly number[]> },
   ) {
     this.txs = new Frontier(options.partitions.transactions, (t) => t.eventTimeMs);
     this.labelQueue = new Frontier(options.partitions.labels, (l) => l.knownAtMs);
@@ -92,8 +93,8 @@ export class HistoryApplier {
 
   /** A batch of one partition, in offset order: queued, and whatever is due applied. */
   async add(kind: HistoryKind, partition: number, values: readonly (Buffer | null)[]): Promise<void> {
-    if (kind === 'transactions') this.txs.add(partition, this.valid(values, (v) => parseTransaction(v, this.options.maxEventBytes)));
-    else this.labelQueue.add(partition, this.valid(values, (v) => parseLabel(v, this.options.maxEventBytes)));
+    if (kind === 'transactions') this.txs.add(partition, this.valid(values, (v) => parseTransaction(v, this.options.eventLimits)));
+    else this.labelQueue.add(partition, this.valid(values, (v) => parseLabel(v, this.options.eventLimits)));
     await this.applyDue();
   }
 

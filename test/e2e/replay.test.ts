@@ -25,7 +25,28 @@ describe('fraud-detector replay', () => {
     expect(decisions[0]?.ruleHits.map((h) => h.id)).toContain('card-testing-burst');
     expect(decisions.map((d) => d.decision)).toEqual(['review', 'allow', 'allow', 'allow', 'allow', 'review']);
     const rejects = readFileSync(join(dir, 'decisions.jsonl.rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; code: string });
-    expect(rejects.map((r) => [r.line, r.code])).toEqual([[7, 'FD_EVENT_NOT_JSON'], [9, 'FD_EVENT_SCHEMA']]);
+    // An empty line is an empty event, as an empty Kafka message is.
+    expect(rejects.map((r) => [r.line, r.code])).toEqual([[7, 'FD_EVENT_NOT_JSON'], [8, 'FD_EVENT_EMPTY'], [9, 'FD_EVENT_SCHEMA']]);
     expect(run.output()).toMatch(/replayed 6 transactions: 4 allow, 2 review, 0 block/);
+  });
+
+  it('refuses what run dead-letters, with the same codes, and still exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-replay-'));
+    const valid = JSON.stringify(tx({ transactionId: 'ok-1' }));
+    const withField = (raw: string): string => valid.slice(0, -1) + `,${raw}}`;
+    const lines = [
+      Buffer.from(withField(`"deep":${'['.repeat(5000)}${']'.repeat(5000)}`)), // parsed, it made JSON.stringify throw: exit 1 with no output
+      Buffer.from(withField('"amount":7')),
+      Buffer.concat([Buffer.from(withField('"note":"').slice(0, -1)), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+      Buffer.from(withField(`"note":"${'x'.repeat(20_000)}"`)),
+      Buffer.from(valid + '\r'),
+    ];
+    writeFileSync(join(dir, 'tx.jsonl'), Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+    const run = runCli(['replay', '--transactions', join(dir, 'tx.jsonl'), '--out', join(dir, 'decisions.jsonl')], { RULES_DIR: 'rules', MAX_EVENT_BYTES: '20000' });
+    expect(await run.exited).toBe(0);
+    const rejects = readFileSync(join(dir, 'decisions.jsonl.rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; code: string; error: string });
+    expect(rejects.map((r) => [r.line, r.code])).toEqual([[1, 'FD_EVENT_TOO_DEEP'], [2, 'FD_EVENT_DUPLICATE_KEY'], [3, 'FD_EVENT_NOT_UTF8'], [4, 'FD_EVENT_TOO_LARGE']]);
+    expect(readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Decision).transactionId)).toEqual(['ok-1']);
+    expect(run.output()).toMatch(/replayed 1 transactions: .*; 4 bad lines → .*rejects\.jsonl \(1 FD_EVENT_TOO_DEEP, 1 FD_EVENT_DUPLICATE_KEY, 1 FD_EVENT_NOT_UTF8, 1 FD_EVENT_TOO_LARGE\)/);
   });
 });

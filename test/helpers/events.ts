@@ -1,5 +1,9 @@
 // Builders for transaction events used across tests.
+import type { EventLimits } from '../../src/contract/decode.js';
 import type { TransactionEvent } from '../../src/contract/transaction.js';
+
+/** The default MAX_EVENT_BYTES and MAX_EVENT_DEPTH. */
+export const EVENT_LIMITS: EventLimits = { maxBytes: 65_536, maxDepth: 32 };
 
 let serial = 0;
 

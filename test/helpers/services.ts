@@ -105,6 +105,17 @@ export async function topicSize(topic: string): Promise<number> {
   return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 }
 
+/** How far the group is behind the topic now: the sum over its partitions of high watermark minus committed offset. */
+export async function groupLag(groupId: string, topic: string): Promise<number> {
+  pollingAdmin ??= (async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    return admin;
+  })();
+  const [ends, committed] = await Promise.all([(await pollingAdmin).fetchTopicOffsets(topic), committedOffsets(groupId, topic)]);
+  return ends.reduce((n, p) => n + Number(p.high) - Math.max(Number(p.low), Number(committed.get(p.partition) ?? -1n)), 0);
+}
+
 /** Every message in the topic now, from the beginning. */
 export async function readAll(topic: string, timeoutMs = 60_000): Promise<ConsumedMessage[]> {
   return consumeAll(topic, await topicSize(topic), timeoutMs);

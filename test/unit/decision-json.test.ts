@@ -6,7 +6,7 @@ import { parseTransaction } from '../../src/contract/transaction.js';
 import { buildPipeline, memoryStore } from '../../src/cli/build.js';
 import { loadConfig } from '../../src/config.js';
 import { processBatch } from '../../src/pipeline/process-batch.js';
-import { tx } from '../helpers/events.js';
+import { EVENT_LIMITS, tx } from '../helpers/events.js';
 
 describe('decisionJson', () => {
   it('splices the original event bytes into the decision, unchanged', () => {
@@ -34,7 +34,7 @@ describe('the decision schema', () => {
     const t = Date.parse('2026-05-01T08:00:00Z');
     // Six small payments on one card: card-testing-burst hits the last two.
     const raw = Array.from({ length: 6 }, (_, i) => Buffer.from(JSON.stringify(tx({ accountId: 'v', cardId: 'vc', amount: 1.5, timestamp: t + i * 1000 }))));
-    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    const out = await processBatch(raw, (b) => parseTransaction(b, EVENT_LIMITS), pipeline.deps);
     const decisions = out.decided.map((d) => d.decision as Decision);
     expect(decisions.at(-1)?.ruleHits[0]).toMatchObject({ id: 'card-testing-burst', values: { 'event.cardId': 'vc', 'features.card.count_1h': 6, 'event.amount': 1.5 } });
     for (const d of decisions) expect(validate(JSON.parse(decisionJson(d, null).toString()))).toBeTruthy();

@@ -13,7 +13,7 @@ import { loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
 import { windowSpec } from '../../src/features/windows.js';
 import { processBatch } from '../../src/pipeline/process-batch.js';
 import { computeFeatures, NO_PREVIOUS_EVENT_SECONDS } from '../../src/features/engine.js';
-import { tx } from '../helpers/events.js';
+import { EVENT_LIMITS, tx } from '../helpers/events.js';
 
 function refusal(text: string): FeatureDefinitionError {
   try {
@@ -102,7 +102,7 @@ describe('feature definitions file', () => {
     const pipeline = buildPipeline(config, memoryStore(config), 'all', featureSetFor(config));
     const t = Date.parse('2026-05-01T08:00:00Z');
     const raw = [0, 1, 2].map((i) => Buffer.from(JSON.stringify(tx({ accountId: `a${i}`, merchantId: 'm1', timestamp: t + i * 60_000 }))));
-    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    const out = await processBatch(raw, (b) => parseTransaction(b, EVENT_LIMITS), pipeline.deps);
     expect(Object.keys(out.decided[0]?.decision?.features ?? {}).sort()).toEqual(['account', 'event', 'merchant']);
     expect(out.decided[0]?.decision?.features.merchant).toEqual({ count_2h: 1 });
     expect(out.decided.map((d) => d.outcome)).toEqual(['allow', 'allow', 'review']);
@@ -144,7 +144,7 @@ describe('feature definitions file', () => {
       pay(4, { cardId: 'c3', amount: 900, country: 'FR' }),
     ];
     const pipeline = buildPipeline(config, memoryStore(config), 'all', set);
-    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    const out = await processBatch(raw, (b) => parseTransaction(b, EVENT_LIMITS), pipeline.deps);
     const features = out.decided.map((d) => d.decision?.features ?? {});
     expect(features.map((f) => [f.account?.min_30d, f.account?.max_30d])).toEqual([[2, 2], [2, 40], [2, 40], [2, 40], [2, 900]]);
     expect(features.map((f) => f.device?.distinct_card_1d)).toEqual([1, 1, 2, 2, 3]);

@@ -7,7 +7,7 @@ import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { computeFeatures } from '../../src/features/engine.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import { HistoryApplier } from '../../src/pipeline/rebuild.js';
-import { at, tx } from '../helpers/events.js';
+import { at, EVENT_LIMITS, tx } from '../helpers/events.js';
 
 const T = '2026-03-02T10:00:00.000Z';
 // Two partitions, each an hour of one payment a minute at the same merchant.
@@ -22,7 +22,7 @@ async function merchantCountAfter(store: MemoryFeatureStore): Promise<number | u
 describe('HistoryApplier', () => {
   it('applies one partition read to its end before the other in event-time order, losing nothing to lateness', async () => {
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
-    const applier = new HistoryApplier(DEFAULT_FEATURE_SET, store, new StreamClock(300_000, () => Date.parse(T) + 7_200_000), { maxEventBytes: 65_536, chunk: 25, partitions: { transactions: [0, 1], labels: [] } });
+    const applier = new HistoryApplier(DEFAULT_FEATURE_SET, store, new StreamClock(300_000, () => Date.parse(T) + 7_200_000), { eventLimits: EVENT_LIMITS, chunk: 25, partitions: { transactions: [0, 1], labels: [] } });
     await applier.add('transactions', 0, values(partition(0)));
     expect(applier.counts.transactions).toBe(0); // partition 1 may still bring earlier events
     expect(applier.queued('transactions', 0)).toBe(60);

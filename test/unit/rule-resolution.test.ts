@@ -11,7 +11,7 @@ import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { processBatch } from '../../src/pipeline/process-batch.js';
 import { loadRuleSet, type LoadOptions } from '../../src/rules/load.js';
 import type { RuleInput } from '../../src/rules/rule.js';
-import { tx } from '../helpers/events.js';
+import { EVENT_LIMITS, tx } from '../helpers/events.js';
 import { rulesDir } from '../helpers/rules.js';
 
 const input = (event: Record<string, unknown>): RuleInput => ({
@@ -41,7 +41,7 @@ describe('rule actions through the pipeline', () => {
       { amount: 5, channel: 'ecom' },
       { amount: 5000, channel: 'ecom', merchantId: 'trusted' },
     ].map((o, i) => Buffer.from(JSON.stringify(tx({ accountId: `a${i}`, timestamp: t + i, ...o }))));
-    const out = await processBatch(raw, (b) => parseTransaction(b, 65_536), pipeline.deps);
+    const out = await processBatch(raw, (b) => parseTransaction(b, EVENT_LIMITS), pipeline.deps);
     expect(out.decided.map((d) => d.outcome)).toEqual(['allow', 'review', 'block', 'allow', 'allow']);
     expect(out.decided.map((d) => d.ruleHits.map((h) => h.id))).toEqual([[], ['mid'], ['big', 'mid'], ['ecom'], ['trusted', 'ecom', 'big', 'mid']]);
     expect(out.decided[3]?.decision?.topReasons).toEqual([]);

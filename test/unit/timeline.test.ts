@@ -1,8 +1,8 @@
 // Offline replays apply each label before the first transaction at or after the time it became known.
 import { describe, expect, it } from 'vitest';
 import { toParsedTransaction } from '../../src/contract/transaction.js';
-import type { LabelLine, TransactionLine } from '../../src/cli/files.js';
-import { replayInTimeOrder } from '../../src/cli/timeline.js';
+import type { LabelLine, TransactionLine } from '../../src/offline/input-lines.js';
+import { replayInTimeOrder } from '../../src/offline/timeline.js';
 import { tx } from '../helpers/events.js';
 
 describe('replay in time order', () => {

@@ -1,13 +1,11 @@
 // A labelled period replayed offline through the features, the model and the rules: ranking
 // metrics for the model alone, the rules alone, both together as the detector decides, and
 // each rule on its own. Shared by `evaluate` and by `train`, which records it in the card.
-import type { Config } from '../config.js';
 import type { DecisionOutcome } from '../contract/decision.js';
-import type { FeatureSet } from '../features/definitions.js';
 import { rankingMetrics, averagePrecision, type CardScored, type RankingMetrics } from '../models/metrics.js';
-import type { RuleSet } from '../rules/rule-set.js';
-import type { Models } from './build.js';
-import { latestLabels, type LabelLine, type TransactionLine } from './files.js';
+import type { PipelineDeps } from '../pipeline/process-batch.js';
+import { latestLabels } from './history.js';
+import type { LabelLine, TransactionLine } from './input-lines.js';
 import { replayDecisions } from './timeline.js';
 
 export interface EvaluationReport {
@@ -27,14 +25,18 @@ export interface EvaluationReport {
 
 const SEVERITY: Record<DecisionOutcome, number> = { allow: 0, review: 1, block: 2 };
 
-/** `transactions` in event-time order: the whole history, though only the period is measured. */
-export async function evaluatePeriod(config: Config, features: FeatureSet, models: Models, rules: RuleSet, history: { transactions: readonly TransactionLine[]; labels: readonly LabelLine[] }, period: { fromMs: number; untilMs: number }): Promise<EvaluationReport> {
+/**
+ * `deps`: the pipeline over a fresh in-memory store, with the rules to measure (breakers off).
+ * `transactions` in event-time order: the whole history, though only the period is measured.
+ */
+export async function evaluatePeriod(deps: PipelineDeps, history: { transactions: readonly TransactionLine[]; labels: readonly LabelLine[] }, period: { fromMs: number; untilMs: number }): Promise<EvaluationReport> {
+  const rules = deps.rules();
   const truth = latestLabels(history.labels);
   const model: CardScored[] = [];
   const byRules: CardScored[] = [];
   const both: CardScored[] = [];
   const hits = new Map(rules.rules.map((r) => [r.id, [] as CardScored[]]));
-  await replayDecisions({ config, features, models, rules, decisions: 'alerts' }, history.transactions, history.labels, (d, { tx }) => {
+  await replayDecisions(deps, history.transactions, history.labels, (d, { tx }) => {
     if (tx.eventTimeMs < period.fromMs || tx.eventTimeMs >= period.untilMs) return;
     const base = { card: tx.event.cardId ?? tx.event.accountId, timeMs: tx.eventTimeMs, fraud: truth.get(tx.event.transactionId) === true };
     model.push({ ...base, score: d.modelScore });
@@ -51,7 +53,7 @@ export async function evaluatePeriod(config: Config, features: FeatureSet, model
     until: new Date(period.untilMs).toISOString(),
     transactions: model.length,
     frauds: model.filter((r) => r.fraud).length,
-    modelVersion: models.scorer.version,
+    modelVersion: deps.scorer.version,
     rulesVersion: rules.version,
     model: rankingMetrics(model),
     rules: rankingMetrics(byRules),
