@@ -2,7 +2,7 @@
 import { loadConfig, type Config } from '../config.js';
 import type { EventLimits } from '../contract/decode.js';
 import { DEFAULT_FEATURE_SET, type FeatureSet } from '../features/definitions.js';
-import { StreamClock, WallClock } from '../features/clock.js';
+import { WallClock } from '../features/clock.js';
 import { loadFeatureSet } from '../features/load.js';
 import { MemoryFeatureStore } from '../features/memory/memory-store.js';
 import { connectRedis } from '../features/redis/connect.js';
@@ -134,11 +134,11 @@ export function offlinePipeline(config: Config, features: FeatureSet, options: {
 }
 
 /**
- * The features of an offline command: a fresh in-memory store, and the stream's own clock
- * (history's clock is its own event time, so it replays the same way whenever it is replayed).
+ * The features of an offline command: a fresh in-memory store, and the clock bound (history is
+ * applied in event-time order, so only events past the real now are held back: clock.ts).
  */
 export function offlineFeatures(config: Config, features: FeatureSet): Pick<PipelineDeps, 'features' | 'store' | 'clock'> {
-  return { features, store: memoryStore(config), clock: new StreamClock(config.MAX_FUTURE_SKEW_MS) };
+  return { features, store: memoryStore(config), clock: new WallClock(config.MAX_FUTURE_SKEW_MS) };
 }
 
 export function workerOptions(config: Config): WorkerOptions {

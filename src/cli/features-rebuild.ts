@@ -3,7 +3,7 @@
 // had committed, with the engine `run` uses. Progress on stderr.
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { StreamClock } from '../features/clock.js';
+import { WallClock } from '../features/clock.js';
 import { isLabelEntity } from '../features/definitions.js';
 import { kafkaSettings } from '../kafka/client.js';
 import { rangesToRebuild, readRanges } from '../kafka/rebuild.js';
@@ -38,7 +38,7 @@ export function registerRebuild(features: Command): void {
       const store = redisStore(config, {}, set);
       const partitions = (topic: string): number[] => ranges.filter((r) => r.topic === topic).map((r) => r.partition);
       const kind = (topic: string): HistoryKind => (topic === config.TOPIC_TRANSACTIONS ? 'transactions' : 'labels');
-      const applier = new HistoryApplier(set, store, new StreamClock(config.MAX_FUTURE_SKEW_MS), {
+      const applier = new HistoryApplier(set, store, new WallClock(config.MAX_FUTURE_SKEW_MS), {
         eventLimits: eventLimits(config),
         chunk: config.BATCH_MAX_SIZE,
         partitions: { transactions: partitions(config.TOPIC_TRANSACTIONS), labels: partitions(config.TOPIC_LABELS) },

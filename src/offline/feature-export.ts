@@ -21,7 +21,7 @@ export interface ExportResult {
 
 /**
  * Writes the point-in-time features of a transactions file (and its labels) as CSV. `deps`: a
- * fresh in-memory store, and the stream's own clock.
+ * fresh in-memory store, and the clock bound (clock.ts).
  */
 export async function exportFeatures(deps: Pick<PipelineDeps, 'features' | 'store' | 'clock'>, limits: EventLimits, files: { transactions: string; labels?: string; out: string; rejects: string }): Promise<ExportResult> {
   const { features: set, store, clock } = deps;

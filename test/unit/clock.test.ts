@@ -2,7 +2,7 @@
 // bound and moves none of them, so the entity's next normal events still count.
 import { describe, expect, it } from 'vitest';
 import { toParsedTransaction } from '../../src/contract/transaction.js';
-import { StreamClock, WallClock } from '../../src/features/clock.js';
+import { WallClock } from '../../src/features/clock.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { computeFeatures } from '../../src/features/engine.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
@@ -54,16 +54,16 @@ describe('bounded clock skew', () => {
     expect(f.named(1).card?.count_1h).toBe(2);
   });
 
-  it("the stream clock follows the stream's own event time, capped by the wall clock", () => {
-    const clock = new StreamClock(SKEW, () => NOW);
-    const events = [card(0, T), card(1, at(T, 200_000)), card(2, at(T, 200_000 + SKEW + 1)), card(3, at(T, 400_000)), card(4, '2100-01-01T00:00:00Z')];
-    const bounds = clock.bounds(events);
-    const t = Date.parse(T);
-    // The first event is bounded by the wall clock; each next one by the latest accepted one.
-    expect(Array.from(bounds)).toEqual([NOW + SKEW, t + SKEW, t + 200_000 + SKEW, t + 200_000 + SKEW, t + 400_000 + SKEW]);
-    // Event 2 was past its bound, so it did not advance the stream clock; event 3 did.
-    expect(events.map((e, i) => e.eventTimeMs > (bounds[i] as number))).toEqual([false, false, true, false, true]);
-    // Stateful across batches, in stream order.
-    expect(clock.bounds([card(5, at(T, 410_000))])[0]).toBe(t + 400_000 + SKEW);
+  it('history with quiet spells longer than the skew is applied throughout (each event is now at its own time)', async () => {
+    const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
+    const clock = new WallClock(SKEW, () => NOW + 86_400_000);
+    const minutes = [0, 1, 10, 11, 60, 61];
+    const counts: number[] = [];
+    for (const [i, m] of minutes.entries()) {
+      const f = await computeFeatures([card(i, at(T, m * 60_000))], DEFAULT_FEATURE_SET, store, undefined, clock);
+      expect(f.future[0]).toBe(0);
+      counts.push(f.named(0).account?.count_1d ?? NaN);
+    }
+    expect(counts).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

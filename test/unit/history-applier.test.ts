@@ -2,7 +2,7 @@
 // every event, even when one partition is read to its end before the other begins.
 import { describe, expect, it } from 'vitest';
 import { toParsedTransaction } from '../../src/contract/transaction.js';
-import { StreamClock } from '../../src/features/clock.js';
+import { WallClock } from '../../src/features/clock.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { computeFeatures } from '../../src/features/engine.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
@@ -22,7 +22,7 @@ async function merchantCountAfter(store: MemoryFeatureStore): Promise<number | u
 describe('HistoryApplier', () => {
   it('applies one partition read to its end before the other in event-time order, losing nothing to lateness', async () => {
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
-    const applier = new HistoryApplier(DEFAULT_FEATURE_SET, store, new StreamClock(300_000, () => Date.parse(T) + 7_200_000), { eventLimits: EVENT_LIMITS, chunk: 25, partitions: { transactions: [0, 1], labels: [] } });
+    const applier = new HistoryApplier(DEFAULT_FEATURE_SET, store, new WallClock(300_000, () => Date.parse(T) + 7_200_000), { eventLimits: EVENT_LIMITS, chunk: 25, partitions: { transactions: [0, 1], labels: [] } });
     await applier.add('transactions', 0, values(partition(0)));
     expect(applier.counts.transactions).toBe(0); // partition 1 may still bring earlier events
     expect(applier.queued('transactions', 0)).toBe(60);
