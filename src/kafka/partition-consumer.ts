@@ -269,9 +269,14 @@ export class PartitionConsumer {
       this.rewinds.delete(key);
     }
     const lease = this.lease(batch); // as handed out: a revocation while it waits voids it
-    if (!(await this.roomFor(messageBytes(batch.messages[0] as Message)))) {
-      if (!this.stopping && lease.owned()) this.pause(batch);
-      return;
+    // Room is checked, and taken, with no await in between: other batches are admitted while one waits.
+    const first = messageBytes(batch.messages[0] as Message);
+    const deadline = Date.now() + ROOM_WAIT_MS;
+    while (!this.hasRoom(first)) {
+      if (this.stopping || !(await this.roomChange(deadline))) {
+        if (!this.stopping && lease.owned()) this.pause(batch);
+        return;
+      }
     }
     if (this.stopping || !lease.owned()) return;
     // A batch larger than the room left is cut: the rest is read again from its first offset.
@@ -320,20 +325,23 @@ export class PartitionConsumer {
     return this.inFlight === 0 || (this.inFlight < this.options.concurrency * 2 && this.inFlightBytes + bytes <= this.options.maxInFlightBytes);
   }
 
-  /** Waits for room for `bytes`, up to ROOM_WAIT_MS; false when none came (or the consumer stops). */
-  private async roomFor(bytes: number): Promise<boolean> {
-    const deadline = Date.now() + ROOM_WAIT_MS;
-    while (!this.hasRoom(bytes)) {
-      const left = deadline - Date.now();
-      if (this.stopping || left <= 0) return false;
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.room.push(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-    }
-    return !this.stopping;
+  /** Waits until a batch in flight finishes or `deadline` passes; false once it has passed. */
+  private async roomChange(deadline: number): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this.room.indexOf(wake);
+        if (at >= 0) this.room.splice(at, 1);
+        resolve();
+      }, left);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.room.push(wake);
+    });
+    return true;
   }
 
   /** Hands the batch back: the partition is paused, and read again from this batch once resumed. */

@@ -1,6 +1,6 @@
 // Runs the built CLI (dist/) as a user would, with a test world's configuration in its environment.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Config } from '../../src/config.js';
+import { CONFIG_KEYS, type Config } from '../../src/config.js';
 import { freePort } from './redis-server.js';
 
 export function configEnv(config: Config): Record<string, string> {
@@ -18,8 +18,18 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * The environment a CLI child starts from: this process's, without the detector's own settings
+ * (scripts/test.sh exports the local services', REDIS_CLUSTER_NODES among them), so a child is
+ * configured by what the test gives it and nothing else.
+ */
+function baseEnv(): Record<string, string | undefined> {
+  const keys = new Set([...CONFIG_KEYS, ...CONFIG_KEYS.map((k) => `${k}_FILE`)]);
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !keys.has(key)));
+}
+
 export function runCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { env: { ...baseEnv(), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
