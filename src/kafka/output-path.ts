@@ -1,0 +1,79 @@
+// Where a batch's results leave the worker: its alerts, decisions and dead letters produced
+// with the worker's idempotent producer (acks=all), retried until Kafka acknowledged them or
+// the partition is no longer the worker's. It watches for outputs Kafka does not acknowledge
+// (brokers down, fewer in-sync replicas than min.insync.replicas: the worker is then not
+// ready) and for a fatal producer error, which retrying cannot cure.
+import type { KafkaJS } from '@confluentinc/kafka-javascript';
+import { KafkaError } from '../contract/errors.js';
+import type { Logger } from '../observability/logger.js';
+import { withRetry, type RetryOptions } from '../pipeline/retry.js';
+import type { Producer } from './client.js';
+import { sendOutputs } from './outputs.js';
+
+/**
+ * Outputs unacknowledged this long mean Kafka is not taking writes: the worker reports
+ * not-ready while it waits. A healthy produce with acks=all takes milliseconds.
+ */
+const OUTPUT_STALL_MS = 5_000;
+
+export interface OutputPathHooks {
+  /** Outputs started or stopped waiting longer than OUTPUT_STALL_MS. */
+  stalled(stalled: boolean, waitingMs: number): void;
+  /** The producer failed fatally: nothing more can be sent with it. */
+  fatal(err: KafkaError): void;
+}
+
+export class OutputPath {
+  /** Outputs waiting for Kafka's acknowledgement, by when they were sent. */
+  private readonly sending = new Set<{ since: number }>();
+  private stalledNow = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly hooks: OutputPathHooks,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => this.checkStall(), 1000);
+    this.timer.unref();
+  }
+
+  /** Resolves once Kafka acknowledged every message; `retry` says how long to keep trying. */
+  async send(out: KafkaJS.TopicMessages[], retry: RetryOptions): Promise<void> {
+    if (out.length === 0) return;
+    const pending = { since: Date.now() };
+    this.sending.add(pending);
+    try {
+      await withRetry(() => sendOutputs(this.producer, out), retry);
+    } catch (err) {
+      if (err instanceof KafkaError && err.fatal) this.hooks.fatal(err);
+      throw err;
+    } finally {
+      this.sending.delete(pending);
+      this.checkStall();
+    }
+  }
+
+  stalled(): boolean {
+    return this.stalledNow;
+  }
+
+  /** Sends what the producer still holds, then disconnects it. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.producer.flush({ timeout: 10_000 }).catch(() => undefined);
+    await this.producer.disconnect();
+  }
+
+  private checkStall(): void {
+    const now = Date.now();
+    let oldest = 0;
+    for (const s of this.sending) oldest = Math.max(oldest, now - s.since);
+    const stalled = oldest > OUTPUT_STALL_MS;
+    if (stalled === this.stalledNow) return;
+    this.stalledNow = stalled;
+    if (stalled) this.logger.warn({ waitingMs: oldest }, 'Kafka has not acknowledged outputs for a while; not ready until it does');
+    else this.logger.info('Kafka acknowledges outputs again');
+    this.hooks.stalled(stalled, oldest);
+  }
+}
