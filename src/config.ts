@@ -72,6 +72,8 @@ const SHAPE = {
   MAX_EVENT_BYTES: int(64, 524_288).default(65_536),
   // At most 1,000: JSON.stringify and the validator recurse, and a few thousand levels overflow their stack.
   MAX_EVENT_DEPTH: int(1, 1000).default(32),
+  PROCESSING_GUARANTEE: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  COMMIT_INTERVAL_MS: int(0, 60_000).default(100),
   MAX_INFLIGHT_BYTES: int(1_048_576, 4_294_967_296).default(67_108_864),
   KAFKA_CONSUMER_QUEUE_KBYTES: int(1024, 2_097_151).default(32_768),
   KAFKA_PRODUCER_QUEUE_KBYTES: int(1024, 2_147_483_647).default(65_536),

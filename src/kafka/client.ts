@@ -97,6 +97,8 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
     'group.id': options.groupId,
     'enable.auto.commit': false,
     'auto.offset.reset': options.startAt ?? 'earliest',
+    // Never the records of aborted transactions (exactly-once output, transactions.ts).
+    'isolation.level': 'read_committed',
     'partition.assignment.strategy': 'cooperative-sticky',
     // Without these the KafkaJS-compatible API hands out at most 32 messages per batch.
     'js.consumer.max.batch.size': options.maxBatchSize,
@@ -119,8 +121,10 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
   return logThrough(consumer, settings.logger);
 }
 
-export function createProducer(settings: KafkaSettings, onHealth?: (health: ClientHealth) => void): Producer {
+/** `transactionalId`: a transactional producer (exactly-once output, transactions.ts). */
+export function createProducer(settings: KafkaSettings, onHealth?: (health: ClientHealth) => void, transactionalId?: string): Producer {
   const producer = client(settings).producer({
+    ...(transactionalId !== undefined && { 'transactional.id': transactionalId, 'transaction.timeout.ms': 60_000 }),
     'enable.idempotence': true,
     acks: -1,
     'linger.ms': 5,

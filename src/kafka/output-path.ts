@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
 import type { Producer } from './client.js';
 import { sendOutputs } from './outputs.js';
+import type { TransactionalOutputs, TransactionEntry } from './transactions.js';
 
 /**
  * Outputs unacknowledged this long mean Kafka is not taking writes: the worker reports
@@ -33,18 +34,29 @@ export class OutputPath {
     private readonly producer: Producer,
     private readonly hooks: OutputPathHooks,
     private readonly logger: Logger,
+    /** Exactly-once: outputs and offsets go in transactions (transactions.ts). */
+    private readonly transactional?: TransactionalOutputs,
   ) {
     this.timer = setInterval(() => this.checkStall(), 1000);
     this.timer.unref();
   }
 
-  /** Resolves once Kafka acknowledged every message; `retry` says how long to keep trying. */
-  async send(out: KafkaJS.TopicMessages[], retry: RetryOptions): Promise<void> {
-    if (out.length === 0) return;
+  /** Exactly-once: a batch's offsets are committed here, in the transaction with its outputs. */
+  get commitsOffsets(): boolean {
+    return this.transactional !== undefined;
+  }
+
+  /**
+   * Resolves once Kafka acknowledged every message (exactly-once: once the transaction holding
+   * them and `offset` committed); `retry` says how long to keep trying.
+   */
+  async send(out: KafkaJS.TopicMessages[], retry: RetryOptions, offset?: TransactionEntry['offset']): Promise<void> {
+    const tx = this.transactional;
+    if (out.length === 0 && (tx === undefined || offset === undefined)) return;
     const pending = { since: Date.now() };
     this.sending.add(pending);
     try {
-      await withRetry(() => sendOutputs(this.producer, out), retry);
+      await withRetry(() => (tx === undefined ? sendOutputs(this.producer, out) : tx.submit(offset === undefined ? { out } : { out, offset })), retry);
     } catch (err) {
       if (err instanceof KafkaError && err.fatal) this.hooks.fatal(err);
       throw err;

@@ -7,6 +7,7 @@
 // Every transactions partition is claimed in the feature store before its first batch (an
 // epoch that fences its previous owner, and the journal of what that owner decided but did not
 // commit): a redelivered transaction is decided on what it observed the first time.
+import { randomUUID } from 'node:crypto';
 import type { Claim } from '../features/store.js';
 import type { JournalRecord, JournalTarget } from '../features/journal.js';
 import type { EventLimits } from '../contract/decode.js';
@@ -25,6 +26,7 @@ import type { ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
 import { KafkaUsability } from './kafka-usability.js';
 import { OutputPath } from './output-path.js';
+import { TransactionalOutputs, type TransactionEntry } from './transactions.js';
 import { batchOutputs } from './outputs.js';
 import { PartitionConsumer, type Batch, type BatchReport, type Message, type PartitionLease } from './partition-consumer.js';
 import { ProgressWatch } from './progress.js';
@@ -53,6 +55,10 @@ export interface WorkerOptions {
   dlqMaxValueBytes: number;
   /** Not healthy once transactions have waited this long with no batch finished (progress.ts). */
   stallMs: number;
+  /** exactly-once: each batch's outputs and offsets in one Kafka transaction (transactions.ts). */
+  guarantee: 'at-least-once' | 'exactly-once';
+  /** exactly-once: how long a finished batch may wait to share a transaction with others. */
+  commitIntervalMs: number;
 }
 
 /** Where tests put a fault in: around the producer the worker creates. */
@@ -117,10 +123,18 @@ export class DetectorWorker {
   }
 
   private async connectAndRun(): Promise<void> {
-    const created = createProducer(this.kafka, (health) => this.noteHealth('producer', health));
+    const exactlyOnce = this.options.guarantee === 'exactly-once';
+    // One transactional id per worker process: zombies are fenced by the group's generation (KIP-447).
+    const created = createProducer(this.kafka, (health) => this.noteHealth('producer', health), exactlyOnce ? `${this.options.kafka.clientId}-${this.options.groupId}-${randomUUID()}` : undefined);
     const producer = this.seams.wrapProducer?.(created) ?? created;
     await producer.connect();
-    this.outputs = new OutputPath(producer, { stalled: () => this.updateReady(), fatal: (err) => this.failed(err) }, this.logger);
+    const transactional = exactlyOnce
+      ? new TransactionalOutputs(producer, () => (this.transactions as PartitionConsumer).client(), this.options.commitIntervalMs, this.logger, {
+          aborted: () => this.metrics.transactions.inc({ result: 'aborted' }),
+          committed: () => this.metrics.transactions.inc({ result: 'committed' }),
+        })
+      : undefined;
+    this.outputs = new OutputPath(producer, { stalled: () => this.updateReady(), fatal: (err) => this.failed(err) }, this.logger, transactional);
     const { topics, groupId } = this.options;
     this.transactions = this.consumer('transactions', groupId, topics.transactions, (batch, lease) => this.decide(batch, lease));
     await this.transactions.start();
@@ -149,6 +163,8 @@ export class DetectorWorker {
       maxBackoffMs: o.maxBackoffMs,
       revokeGraceMs: REVOKE_GRACE_MS,
       commitTimeoutMs: COMMIT_TIMEOUT_MS,
+      // Exactly-once: a transactions batch's offsets are committed in its transaction.
+      commitsInHandler: name === 'transactions' && o.guarantee === 'exactly-once',
       logger: this.logger,
       handle,
       committed: (lease, offset, reports) => this.committed(name, lease, offset, reports),
@@ -271,7 +287,7 @@ export class DetectorWorker {
     if (!lease.owned()) return false;
     const out = batchOutputs(batch, outcome.decided, outcome.rejected, this.options.topics, this.options.emitDecisions, this.options.dlqMaxValueBytes);
     const t0 = performance.now();
-    await this.send(out, lease);
+    await this.send(out, lease, { topic: batch.topic, partition: batch.partition, next: BigInt(batch.lastOffset()) + 1n });
     this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
     recordOutcomes(this.metrics, outcome.decided, outcome.rejected.map((r) => r.error.code));
     this.recovered();
@@ -301,8 +317,8 @@ export class DetectorWorker {
   }
 
   /** Produces a batch's outputs, retried until Kafka acknowledged them (or the partition is no longer ours). */
-  private send(out: ReturnType<typeof batchOutputs>, lease: PartitionLease): Promise<void> {
-    return (this.outputs as OutputPath).send(out, this.retrying('kafka', lease));
+  private send(out: ReturnType<typeof batchOutputs>, lease: PartitionLease, offset?: TransactionEntry['offset']): Promise<void> {
+    return (this.outputs as OutputPath).send(out, this.retrying('kafka', lease), offset);
   }
 
   /** A fatal client error: not healthy nor ready from now on, and the listeners told (once). */
