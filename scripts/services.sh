@@ -355,7 +355,7 @@ secure_kafka_tools() {
   cat >"$bin/kafka-acls.sh" <<EOF
 #!/usr/bin/env bash
 # Kafka's kafka-acls, from the jars services.sh resolved (written by scripts/services.sh).
-exec java -Xmx256m -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" -cp "$local_dir/kafka/libs/*" org.apache.kafka.tools.AclCommand "\$@"
+exec java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2-tools.properties" -cp "$local_dir/kafka/libs/*" org.apache.kafka.tools.AclCommand "\$@"
 EOF
   chmod 755 "$bin/kafka-acls.sh"
 }
