@@ -222,7 +222,8 @@ redis_cluster_secure_up() {
 # ---------- the secured stack (--secure): Kafka SASL_SSL with ACLs, Redis TLS-only with ACL users ----------
 #
 # Kafka, one KRaft node on ports of its own (the plain broker keeps running):
-#   SECURE_KAFKA_PORT (9095)             SASL_SSL, SCRAM-SHA-512 and -256: the clients' listener
+#   SECURE_KAFKA_PORT (9095)             SASL_SSL, SCRAM-SHA-512 and -256, and a client certificate
+#                                        from the local CA (mutual TLS): the clients' listener
 #   SECURE_KAFKA_BROKER_PORT (9096)      SSL with a client certificate required: inter-broker
 #   SECURE_KAFKA_CONTROLLER_PORT (19095) SSL with a client certificate required: the controller
 # SCRAM credentials cannot authenticate the controller listener (they live in the metadata the
@@ -280,7 +281,8 @@ ssl.truststore.type=PEM
 ssl.truststore.location=$tls/ca.crt
 ssl.endpoint.identification.algorithm=https
 ssl.client.auth=required
-listener.name.sasl_ssl.ssl.client.auth=requested
+# SASL_SSL listeners ignore ssl.client.auth unless it is set for the listener (KIP-684).
+listener.name.sasl_ssl.ssl.client.auth=required
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
 super.users=User:CN=kafka-server;User:fd-admin
@@ -410,6 +412,8 @@ secure_env() { # secure_env <kafka user>: the Kafka settings of one principal, i
   echo "KAFKA_SASL_USERNAME=$1"
   echo "KAFKA_SASL_PASSWORD_FILE=$local_dir/secrets/kafka-$1.password"
   echo "KAFKA_SSL_CA_LOCATION=$local_dir/tls/ca.crt"
+  echo "KAFKA_SSL_CERTIFICATE_LOCATION=$local_dir/tls/kafka-client.crt"
+  echo "KAFKA_SSL_KEY_LOCATION=$local_dir/tls/kafka-client.key"
 }
 
 secure_ready() { # waits for the secured broker, then writes the env files

@@ -10,50 +10,53 @@ export interface AccessNeeds {
   groups: readonly string[];
 }
 
-/** librdkafka's error codes for a topic or group the principal is not authorized on. */
+/** The broker's answers that end a question (librdkafka's codes); any other is asked again until the deadline. */
 const TOPIC_AUTHORIZATION_FAILED = 29;
 const GROUP_AUTHORIZATION_FAILED = 30;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+/** Each question's own timeout: short, so that a refusal seen in the log ends the check within it. */
+const ASK_MS = 1000;
 
 /**
  * Resolves when the cluster let this client in and its principal may describe each topic and
- * group (or when the cluster did not answer within `timeoutMs`: not a refusal). Rejects with a
+ * group, or when the cluster did not answer within `timeoutMs` (not a refusal). Rejects with a
  * KafkaError when the brokers refused the TLS handshake or the credentials, or an authorization.
  */
 export async function checkKafkaAccess(settings: KafkaSettings, needs: AccessNeeds, timeoutMs = 10_000): Promise<'checked' | 'unanswered'> {
-  let refuse: (err: KafkaError) => void = () => undefined;
-  const refused = new Promise<never>((_, reject) => (refuse = reject));
-  const admin = createListeningAdmin(settings, listener((line) => {
-    const err = refusalIn(line, settings);
-    if (err !== null) refuse(err);
-  }));
-  const timeout = new Promise<'unanswered'>((resolve) => setTimeout(resolve, timeoutMs, 'unanswered').unref());
-  const work = checkAll(admin, settings, needs, timeoutMs);
-  // The admin client is let go once its calls have settled: a disconnect waits for them anyway,
-  // and a refusal seen in its log (within a second) need not wait for their timeouts.
-  void work.catch(() => undefined).finally(() => void admin.disconnect().catch(() => undefined));
+  let refusal: KafkaError | null = null;
+  const admin = createListeningAdmin(settings, listener((line) => (refusal ??= refusalIn(line, settings))));
+  const deadline = Date.now() + timeoutMs;
+  /** Asks until an answer that ends the question: its error code (0: allowed), or null at the deadline. */
+  const answer = async (ask: () => Promise<unknown>): Promise<number | null> => {
+    for (;;) {
+      const code = await ask().then(() => 0, (err: unknown) => codeOf(err) ?? -1);
+      if (refusal !== null) throw refusal;
+      if (code >= 0) return code;
+      if (Date.now() >= deadline) return null;
+    }
+  };
   try {
-    return await Promise.race([work, refused, timeout]);
+    await admin.connect();
+    const who = principal(settings);
+    for (const topic of needs.topics) {
+      const code = await answer(() => admin.fetchTopicMetadata({ topics: [topic], timeout: ASK_MS }));
+      if (code === null) return 'unanswered';
+      if (code === TOPIC_AUTHORIZATION_FAILED) throw denied(`${who} is not authorized on topic ${topic}`);
+      if (code !== 0 && code !== UNKNOWN_TOPIC_OR_PARTITION) throw new KafkaError(`describing topic ${topic} failed with error ${code}`, { retriable: true, fatal: false });
+    }
+    for (const groupId of needs.groups) {
+      let refusedGroup = false;
+      const code = await answer(async () => {
+        const { groups } = await admin.describeGroups([groupId], { timeout: ASK_MS });
+        refusedGroup = groups.some((g) => codeOf(g.error) === GROUP_AUTHORIZATION_FAILED);
+      });
+      if (code === null) return 'unanswered';
+      if (refusedGroup || code === GROUP_AUTHORIZATION_FAILED) throw denied(`${who} is not authorized on group ${groupId}`);
+    }
+    return 'checked';
   } finally {
-    refuse = () => undefined;
+    await admin.disconnect().catch(() => undefined);
   }
-}
-
-async function checkAll(admin: KafkaJS.Admin, settings: KafkaSettings, needs: AccessNeeds, timeoutMs: number): Promise<'checked' | 'unanswered'> {
-  await admin.connect();
-  const who = principal(settings);
-  for (const topic of needs.topics) {
-    const code = await admin.fetchTopicMetadata({ topics: [topic], timeout: timeoutMs }).then(() => 0, (err: unknown) => codeOf(err));
-    if (code === TOPIC_AUTHORIZATION_FAILED) throw denied(`${who} is not authorized on topic ${topic}`);
-  }
-  if (needs.groups.length > 0) {
-    const { groups } = await admin.describeGroups([...needs.groups], { timeout: timeoutMs }).catch((err: unknown) => {
-      if (codeOf(err) === GROUP_AUTHORIZATION_FAILED) throw denied(`${who} is not authorized on group ${needs.groups.join(', ')}`);
-      return { groups: [] };
-    });
-    const refusedGroup = groups.find((g) => codeOf(g.error) === GROUP_AUTHORIZATION_FAILED);
-    if (refusedGroup !== undefined) throw denied(`${who} is not authorized on group ${refusedGroup.groupId}`);
-  }
-  return 'checked';
 }
 
 function denied(what: string): KafkaError {
@@ -82,8 +85,13 @@ export function refusalIn(line: string, settings: KafkaSettings): KafkaError | n
   }
   const tls = /(?:SSL handshake failed: )?(error:[0-9A-F]+:SSL routines::.*)$/.exec(reason);
   if (tls?.[1] !== undefined) {
+    // An alert is the broker's answer: it did not accept this client's certificate (or its absence).
+    if (/alert/.test(tls[1])) {
+      const cert = settings.security['ssl.certificate.location'] ?? 'none given';
+      return new KafkaError(`the broker refused this client's certificate (KAFKA_SSL_CERTIFICATE_LOCATION: ${cert}): ${safe(tls[1])}`, { retriable: false, fatal: true });
+    }
     const ca = settings.security['ssl.ca.location'] ?? "the system's CAs";
-    return new KafkaError(`TLS with the broker failed (its certificate checked against ${ca}, KAFKA_SSL_CA_LOCATION; client certificate KAFKA_SSL_CERTIFICATE_LOCATION): ${safe(tls[1])}`, { retriable: false, fatal: true });
+    return new KafkaError(`the broker's certificate was refused (checked against ${ca}, KAFKA_SSL_CA_LOCATION): ${safe(tls[1])}`, { retriable: false, fatal: true });
   }
   return null;
 }
