@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { connectRedis } from '../../src/features/redis/connect.js';
 import { redisTarget } from '../../src/features/redis/target.js';
 import { createProducer } from '../../src/kafka/client.js';
-import { runCli, runWorker, type CliProcess } from '../helpers/cli.js';
+import { runCli, runWorker, type CliProcess, type WorkerProcess } from '../helpers/cli.js';
 import { strangerTls } from '../helpers/secure-redis.js';
 import { KAFKA_ACLS_TOOL, LOCAL_DIR, allSecrets, clientFor, outsiderEnv, readAs, secureEnv, tryConsume, tryProduce } from '../helpers/secure-stack.js';
 import { uniqueName } from '../helpers/services.js';
@@ -46,6 +46,19 @@ async function cli(args: string[], env: Record<string, string>): Promise<string>
   seen.push(run.output());
   if (code !== 0) throw new Error(`fraud-detector ${args.join(' ')} exited ${code}:\n${run.output()}`);
   return run.output();
+}
+
+/** Waits until the worker's /metrics count `events` events (decided or dead-lettered); fails with what it said meanwhile. */
+async function untilCounted(run: WorkerProcess, events: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let counted = 0;
+  while (Date.now() < deadline) {
+    const metrics = await run.metrics();
+    counted = [...metrics.matchAll(/^fraud_detector_events_total\{outcome="[a-z_]+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    if (counted >= events) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the worker counted ${counted} of ${events} events in ${timeoutMs} ms; its output:\n${run.output().slice(-4000)}`);
 }
 
 /**
@@ -89,7 +102,8 @@ describe('the secured stack', () => {
       ] });
       await kafka.disconnect();
       const decided = Number(sent) - Number(malformed) + PANS.length;
-      const decisions = await readAs(admin, names.TOPIC_DECISIONS, uniqueName('sec-reader'), decided, 90_000);
+      await untilCounted(run, decided + Number(malformed) + 1, 120_000);
+      const decisions = await readAs(admin, names.TOPIC_DECISIONS, uniqueName('sec-reader'), decided, 60_000);
       expect(decisions).toHaveLength(decided);
       const dead = await readAs(admin, names.TOPIC_DLQ, uniqueName('sec-reader'), Number(malformed) + 1, 30_000);
       expect(dead).toHaveLength(Number(malformed) + 1);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
+import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { createConsumer, kafkaSettings, type KafkaSettings } from '../../src/kafka/client.js';
 
 export const LOCAL_DIR = process.env.FD_LOCAL_DIR ?? join(import.meta.dirname, '..', '..', '.local');
@@ -14,12 +14,17 @@ export const KAFKA_ACLS_TOOL = join(LOCAL_DIR, 'kafka', 'bin', 'kafka-acls.sh');
 
 export type Role = 'worker' | 'admin' | 'producer' | 'subscriber';
 
-/** A principal's settings, in the detector's variable names. */
+/**
+ * A principal's settings, in the detector's variable names: the file's, and every other Kafka and
+ * Redis setting empty (unset), so that none is inherited from the test's environment (CI's
+ * services.env names the plain Redis Cluster, for one).
+ */
 export function secureEnv(role: Role): Record<string, string> {
   const file = join(LOCAL_DIR, role === 'worker' ? 'secure.env' : `secure-${role}.env`);
   if (!existsSync(file)) throw new Error(`${file} is missing: start the secured stack with scripts/services.sh up --secure`);
   const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l));
-  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const unset = Object.fromEntries(CONFIG_KEYS.filter((k) => /^(KAFKA|REDIS)_/.test(k)).map((k) => [k, '']));
+  return { ...unset, ...Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) };
 }
 
 /** The settings of the principal that has no ACL at all. */
