@@ -3,6 +3,7 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { clientHealth, type ClientHealth, type StatsEvent } from './client-stats.js';
+import { kafkaSecurity } from './security.js';
 
 export type Consumer = KafkaJS.Consumer;
 export type Producer = KafkaJS.Producer;
@@ -20,12 +21,7 @@ export interface KafkaSettings {
 }
 
 export function kafkaSettings(config: Config): KafkaSettings {
-  const security: Record<string, string> = { 'security.protocol': config.KAFKA_SECURITY_PROTOCOL };
-  if (config.KAFKA_SASL_MECHANISM !== undefined) security['sasl.mechanisms'] = config.KAFKA_SASL_MECHANISM;
-  if (config.KAFKA_SASL_USERNAME !== undefined) security['sasl.username'] = config.KAFKA_SASL_USERNAME;
-  if (config.KAFKA_SASL_PASSWORD !== undefined) security['sasl.password'] = config.KAFKA_SASL_PASSWORD;
-  if (config.KAFKA_SSL_CA_LOCATION !== undefined) security['ssl.ca.location'] = config.KAFKA_SSL_CA_LOCATION;
-  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security, queues: { consumerKbytes: config.KAFKA_CONSUMER_QUEUE_KBYTES, producerKbytes: config.KAFKA_PRODUCER_QUEUE_KBYTES } };
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security: kafkaSecurity(config), queues: { consumerKbytes: config.KAFKA_CONSUMER_QUEUE_KBYTES, producerKbytes: config.KAFKA_PRODUCER_QUEUE_KBYTES } };
 }
 
 function client(settings: KafkaSettings): KafkaJS.Kafka {
@@ -143,4 +139,9 @@ export function createProducer(settings: KafkaSettings, onHealth?: (health: Clie
 
 export function createAdmin(settings: KafkaSettings): Admin {
   return client(settings).admin();
+}
+
+/** An admin client whose own log lines (a refused handshake, say) go to `logger` instead of the console. */
+export function createListeningAdmin(settings: KafkaSettings, logger: KafkaJS.Logger): Admin {
+  return client(settings).admin({ kafkaJS: { logger } });
 }
