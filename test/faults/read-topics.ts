@@ -1,6 +1,11 @@
 // Reads topics from their first record up to the end offsets they had when the read began,
 // as EosTestDriver does: a read that cannot reach those offsets fails instead of returning
-// part of a topic (a partial read would show up as lost events).
+// part of a topic (a partial read would show up as lost events). It reads read_committed.
+// With transactions (`transactional`), a partition's last offsets are transaction markers,
+// which no reader is handed, so its end cannot be seen: the read ends once nothing has
+// arrived for IDLE_MS. The topics are read after every worker drained, when nothing is being
+// written, so an idle read has reached the end; an input with no committed output still shows
+// up as lost.
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { randomUUID } from 'node:crypto';
 
@@ -13,14 +18,18 @@ export interface TopicRecord {
   headers: Record<string, string>;
 }
 
-export async function readToEnd(brokers: string, topics: string[], timeoutMs = 120_000): Promise<Map<string, TopicRecord[]>> {
+/** With transactions: how long nothing may arrive before the read counts as done. */
+const IDLE_MS = 5_000;
+
+export async function readToEnd(brokers: string, topics: string[], timeoutMs = 120_000, transactional = false): Promise<Map<string, TopicRecord[]>> {
   const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': brokers, 'client.id': 'fd-faults-reader', log_level: 0 });
   const ends = await endOffsets(kafka, topics);
   const out = new Map<string, TopicRecord[]>(topics.map((t) => [t, []]));
   /** Partitions not yet read to their end offset, as `topic/partition`. */
   const remaining = new Set([...ends].filter(([, end]) => end.high > end.low).map(([tp]) => tp));
   if (remaining.size === 0) return out;
-  const consumer = kafka.consumer({ 'group.id': `fd-faults-reader-${randomUUID()}`, 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': -1 });
+  const consumer = kafka.consumer({ 'group.id': `fd-faults-reader-${randomUUID()}`, 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': -1, 'isolation.level': 'read_committed' });
+  let lastArrival = Date.now();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics });
@@ -28,6 +37,7 @@ export async function readToEnd(brokers: string, topics: string[], timeoutMs = 1
     const finished = new Promise<void>((resolve) => (done = resolve));
     await consumer.run({
       eachBatch: ({ batch }) => {
+        lastArrival = Date.now();
         const tp = `${batch.topic}/${batch.partition}`;
         const end = ends.get(tp)?.high ?? 0n;
         const records = out.get(batch.topic) as TopicRecord[];
@@ -42,8 +52,11 @@ export async function readToEnd(brokers: string, topics: string[], timeoutMs = 1
       },
     });
     const timer = setTimeout(done, timeoutMs);
+    const idle = transactional ? setInterval(() => Date.now() - lastArrival > IDLE_MS && done(), 500) : undefined;
     await finished;
     clearTimeout(timer);
+    clearInterval(idle);
+    if (transactional) remaining.clear();
     if (remaining.size > 0) throw new Error(`could not read ${[...remaining].join(', ')} to their end offsets within ${timeoutMs} ms`);
   } finally {
     await consumer.disconnect();

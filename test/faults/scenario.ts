@@ -273,7 +273,7 @@ async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promi
 /** The clean run, then the outputs and the Redis states verified; the scenario's topics and keys deleted. */
 async function concludeScenario(suite: SuiteContext, e: ExercisedScenario): Promise<ScenarioResult> {
   const { names, ctx } = e;
-  const [cleanRun, topics] = await Promise.all([e.cleanRun, readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq])]);
+  const [cleanRun, topics] = await Promise.all([e.cleanRun, readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq], 120_000, suite.guarantee === 'exactly-once')]);
   const verdict = verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) });
   const [faultStates, cleanStates] = await Promise.all([readPrefix(suite.services.redisUrl, names.base), readPrefix(suite.services.redisUrl, `${names.base}-clean`)]);
   // The workers run the built-in feature set (no FEATURES_FILE) at the configured lateness.
