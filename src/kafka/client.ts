@@ -120,13 +120,17 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
 /** `transactionalId`: a transactional producer (exactly-once output, transactions.ts). */
 export function createProducer(settings: KafkaSettings, onHealth?: (health: ClientHealth) => void, transactionalId?: string): Producer {
   const producer = client(settings).producer({
-    ...(transactionalId !== undefined && { 'transactional.id': transactionalId, 'transaction.timeout.ms': 60_000 }),
     'enable.idempotence': true,
     acks: -1,
     'linger.ms': 5,
     'batch.num.messages': 10_000,
     'compression.type': 'lz4',
     'message.timeout.ms': 30_000,
+    // A worker killed mid-transaction leaves it open, and read_committed readers of the
+    // partitions it wrote wait behind it until the coordinator aborts it: 10 s, not the
+    // client's default 60 s (a batch's transaction takes milliseconds). A message may not
+    // wait longer than its transaction.
+    ...(transactionalId !== undefined && { 'transactional.id': transactionalId, 'transaction.timeout.ms': 10_000, 'message.timeout.ms': 10_000 }),
     // Unsent messages wait here (1 GiB by default); when it is full, a send fails and is retried.
     ...(settings.queues && { 'queue.buffering.max.kbytes': settings.queues.producerKbytes }),
     ...statistics(onHealth),

@@ -23,6 +23,8 @@ const IDLE_MS = 5_000;
 
 export async function readToEnd(brokers: string, topics: string[], timeoutMs = 120_000, transactional = false): Promise<Map<string, TopicRecord[]>> {
   const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': brokers, 'client.id': 'fd-faults-reader', log_level: 0 });
+  // A killed worker's open transaction holds read_committed readers back until it times out.
+  if (transactional) await noOpenTransactions(kafka, topics, timeoutMs);
   const ends = await endOffsets(kafka, topics);
   const out = new Map<string, TopicRecord[]>(topics.map((t) => [t, []]));
   /** Partitions not yet read to their end offset, as `topic/partition`. */
@@ -63,6 +65,28 @@ export async function readToEnd(brokers: string, topics: string[], timeoutMs = 1
   }
   for (const records of out.values()) records.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
   return out;
+}
+
+/** Waits until every partition's last stable offset is its high watermark: no transaction left open. */
+async function noOpenTransactions(kafka: KafkaJS.Kafka, topics: string[], timeoutMs: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let open = 0;
+      for (const topic of topics) {
+        const stable = await admin.fetchTopicOffsets(topic, { timeout: 10_000, isolationLevel: KafkaJS.IsolationLevel.READ_COMMITTED });
+        const high = await admin.fetchTopicOffsets(topic, { timeout: 10_000, isolationLevel: KafkaJS.IsolationLevel.READ_UNCOMMITTED });
+        for (const s of stable) if (s.high !== high.find((h) => h.partition === s.partition)?.high) open++;
+      }
+      if (open === 0) return;
+      if (Date.now() > deadline) throw new Error(`${open} partitions still have an open transaction after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function endOffsets(kafka: KafkaJS.Kafka, topics: string[]): Promise<Map<string, { low: bigint; high: bigint }>> {
