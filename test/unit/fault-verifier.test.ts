@@ -199,5 +199,8 @@ describe('fault suite verdict', () => {
     const twice = verifyOutputs({ ...run, decisions: [...run.decisions, again] });
     expect(failures(result(twice, 0, 'at-least-once'))).toEqual([]);
     expect(failures(result(twice, 0, 'exactly-once'))).toEqual(['redelivered: 1 (exactly-once: read_committed must see each input once)']);
+    const alertAgain = verifyOutputs({ ...run, alerts: [...run.alerts, ...run.alerts.slice(0, 1)] });
+    expect(alertAgain.duplicateAlerts).toBe(run.alerts.length > 0 ? 1 : 0);
+    expect(failures(result(alertAgain, 0, 'exactly-once'))).toEqual(['duplicate alerts: 1 (exactly-once: read_committed must see each alert once)']);
   });
 });
