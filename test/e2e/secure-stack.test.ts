@@ -96,12 +96,16 @@ describe('the secured stack', () => {
       const [, sent, malformed] = /done: sent (\d+) events \(\d+ in fraud episodes, (\d+) malformed\)/.exec(sim) ?? [];
       const kafka = createProducer(clientFor(producer).settings);
       await kafka.connect();
+      // A card-testing burst (eight small online payments on one card within minutes): the 5th to the 8th are alerts, whatever the simulated stream holds.
+      const T = Date.now() - 600_000;
+      const burst = Array.from({ length: 8 }, (_, i) => ({ transactionId: `burst-${id}-${i}`, accountId: 'acct-burst', cardId: 'card-burst', amount: 1.5, currency: 'EUR', channel: 'ecom', timestamp: new Date(T + i * 20_000).toISOString() }));
       await kafka.send({ topic: names.TOPIC_TRANSACTIONS, messages: [
+        ...burst.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })),
         ...PANS.map((pan, i) => ({ key: 'acct-pan', value: JSON.stringify({ transactionId: `pan-${id}-${i}`, accountId: 'acct-pan', amount: 12.5, currency: 'EUR', timestamp: new Date().toISOString(), cardNumber: pan }) })),
         { key: 'acct-pan', value: `{"transactionId":"pan-bad","cardNumber":"${PANS[0] as string}",` },
       ] });
       await kafka.disconnect();
-      const decided = Number(sent) - Number(malformed) + PANS.length;
+      const decided = Number(sent) - Number(malformed) + PANS.length + burst.length;
       await untilCounted(run, decided + Number(malformed) + 1, 120_000);
       const decisions = await readAs(admin, names.TOPIC_DECISIONS, uniqueName('sec-reader'), decided, 60_000);
       expect(decisions).toHaveLength(decided);

@@ -54,9 +54,11 @@ describe('worker process', () => {
     const world = testWorld({ BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1' });
     await world.setup();
     const env = configEnv(world.config);
-    const events = stream(3000, 0);
+    // Long enough halves that each worker is still deciding when it is killed (with shorter ones
+    // a fast worker could finish its half before the kill found outputs ahead of their commit).
+    const events = stream(6000, 0);
     // Half the stream, a worker killed; the other half sent to the next one, killed too.
-    for (const [part, killAfter] of [[events.slice(0, 1500), 200n], [events.slice(1500), 1700n]] as const) {
+    for (const [part, killAfter] of [[events.slice(0, 3000), 200n], [events.slice(3000), 3200n]] as const) {
       const worker = runCli(['run'], env);
       await send(world, part);
       await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 20 }).toBeGreaterThan(killAfter);
