@@ -38,8 +38,7 @@ function act(alert) {
 }
 
 const kafka = new KafkaJS.Kafka({ 'bootstrap.servers': brokers, 'client.id': group, log_level: 3 });
-// read_committed: with PROCESSING_GUARANTEE=exactly-once, alerts of aborted transactions are never seen.
-const consumer = kafka.consumer({ 'group.id': group, 'enable.auto.commit': false, 'auto.offset.reset': 'earliest', 'isolation.level': 'read_committed' });
+const consumer = kafka.consumer({ 'group.id': group, 'enable.auto.commit': false, 'auto.offset.reset': 'earliest' });
 await consumer.connect();
 await consumer.subscribe({ topics: [topic] });
 const stop = async () => {

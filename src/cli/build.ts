@@ -158,8 +158,6 @@ export function workerOptions(config: Config): WorkerOptions {
     drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
     dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
     maxInFlightBytes: config.MAX_INFLIGHT_BYTES,
-    guarantee: config.PROCESSING_GUARANTEE,
-    commitIntervalMs: config.COMMIT_INTERVAL_MS,
     stallMs: config.HEALTH_STALL_MS,
   };
 }
