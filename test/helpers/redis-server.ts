@@ -17,6 +17,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** SIGKILLs a private server, if any, and waits for it to be gone. */
+export async function killNow(child: ChildProcess | null): Promise<void> {
+  if (!child) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 export class PrivateRedis {
   private child: ChildProcess | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'fd-redis-'));
@@ -45,10 +53,7 @@ export class PrivateRedis {
 
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child) return;
     this.child = null;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killNow(child);
   }
 }

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { connectRedis } from '../../src/features/redis/connect.js';
 import { redisTarget } from '../../src/features/redis/target.js';
-import { freePort } from './redis-server.js';
+import { freePort, killNow } from './redis-server.js';
 
 const LOCAL_DIR = process.env.FD_LOCAL_DIR ?? join(import.meta.dirname, '..', '..', '.local');
 export const SECURE_CLUSTER_ENV_FILE = join(LOCAL_DIR, 'redis-cluster-secure.env');
@@ -84,10 +84,7 @@ export class PrivateTlsRedis {
 
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child) return;
     this.child = null;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killNow(child);
   }
 }
