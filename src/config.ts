@@ -90,7 +90,7 @@ const SHAPE = {
   FEATURES_FILE: z.string().min(1).optional(),
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: int(0, 65_535).default(9464),
-  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(60_000),
   RETRY_MAX_BACKOFF_MS: int(10, 600_000).default(10_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 };

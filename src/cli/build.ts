@@ -154,8 +154,8 @@ export function workerOptions(config: Config): WorkerOptions {
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
-    // Within the drain bound, leaving time to disconnect and flush.
-    drainCommitWaitMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 5000),
+    // Within the hard bound, leaving time to close the Redis connections and the HTTP server.
+    drainBudgetMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 2000),
     dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
     maxInFlightBytes: config.MAX_INFLIGHT_BYTES,
     stallMs: config.HEALTH_STALL_MS,

@@ -61,7 +61,7 @@ export interface TopicPartition {
  * commit meanwhile). `lost`: the group has already given the partitions to others.
  */
 export interface RebalanceListener {
-  assigned(partitions: TopicPartition[]): void;
+  assigned(partitions: TopicPartition[]): Promise<void> | void;
   revoked(partitions: TopicPartition[], lost: boolean): Promise<void> | void;
 }
 
@@ -111,7 +111,7 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
     ...(rebalance && {
       // Awaited by the client; its own assign/unassign runs after this.
       rebalance_cb: async (err: { code: number }, assignment: TopicPartition[], fns: { assignmentLost(): boolean }) => {
-        if (err.code === ERR_ASSIGN_PARTITIONS) rebalance.assigned(assignment);
+        if (err.code === ERR_ASSIGN_PARTITIONS) await rebalance.assigned(assignment);
         else await rebalance.revoked(assignment, fns.assignmentLost());
       },
     }),

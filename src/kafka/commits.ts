@@ -34,6 +34,8 @@ const keyOf = (topic: string, partition: number, offset: string | number): strin
 
 export class ConfirmedCommits {
   private readonly waiting = new Map<string, Waiter[]>();
+  /** Commits handed to the client but not yet in librdkafka's queue (the client queues them off the main thread). */
+  private readonly queueing = new Set<Promise<void>>();
 
   /** `consumer` must be connected (its underlying client exists from then on). */
   constructor(
@@ -53,11 +55,23 @@ export class ConfirmedCommits {
       }, this.timeoutMs);
       const waiter: Waiter = { resolve, reject, timer };
       this.waiting.set(key, [...(this.waiting.get(key) ?? []), waiter]);
-      this.consumer.commitOffsets([{ topic, partition, offset }]).catch((err: unknown) => {
+      const queued = this.consumer.commitOffsets([{ topic, partition, offset }]).catch((err: unknown) => {
         const e = err as { message?: string; retriable?: boolean };
         this.settle(key, waiter, new CommitRefusedError(`commit not sent: ${e.message ?? String(err)}`, { retriable: e.retriable !== false, cause: err }));
       });
+      this.queueing.add(queued);
+      void queued.finally(() => this.queueing.delete(queued));
     });
+  }
+
+  /**
+   * Resolves once every commit asked for so far is in librdkafka's queue. In a rebalance
+   * callback this puts the commits ahead of the client's next JoinGroup: the broker answers a
+   * connection's requests in order and holds a JoinGroup until the whole group has rejoined,
+   * so a commit sent after it waits that long and is then refused for its old generation.
+   */
+  async queued(): Promise<void> {
+    await Promise.all([...this.queueing]);
   }
 
   private answered(err: CommitAnswerError | undefined, offsets: CommittedOffset[]): void {

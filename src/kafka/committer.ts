@@ -64,6 +64,20 @@ export class Committer {
   }
 
   /**
+   * Sends now the pending commit of every owned partition not already sending one, including
+   * those waiting to retry a refusal. Called in rebalance callbacks: the group's new generation
+   * is valid there, and the client does not rejoin until the callback returns.
+   */
+  flush(): void {
+    for (const [key, p] of [...this.partitions]) {
+      if (p.sending || p.committed >= p.decided) continue;
+      if (p.retry !== null) clearTimeout(p.retry);
+      p.retry = null;
+      this.pump(key, p);
+    }
+  }
+
+  /**
    * Waits until every owned partition's decided offsets are committed, or `timeoutMs` passed;
    * returns those still uncommitted (their last refusal, if any).
    */

@@ -117,6 +117,7 @@ export function partitionKey(tp: TopicPartition): string {
 
 export class PartitionConsumer {
   private consumer: Consumer | null = null;
+  private commits: ConfirmedCommits | null = null;
   private committer: Committer | null = null;
   private stopping = false;
   /** Per partition: the last batch taken, which the next one waits for. */
@@ -153,6 +154,7 @@ export class PartitionConsumer {
     });
     await this.consumer.connect();
     const commits = new ConfirmedCommits(this.consumer, o.commitTimeoutMs);
+    this.commits = commits;
     this.committer = new Committer({
       send: (topic, partition, offset) => commits.commit(topic, partition, offset),
       committed: (target, offset, reports) => o.committed?.((target as LeasedTarget).lease, offset, reports as BatchReport[]),
@@ -169,16 +171,31 @@ export class PartitionConsumer {
   }
 
   /**
-   * Stops taking batches, lets those taken finish, waits (up to `commitWaitMs`) for the broker
-   * to accept their commits, and leaves the group. Returns the partitions left uncommitted.
+   * Stops taking batches, lets those taken finish and waits for the broker to accept their
+   * commits (both until `commitsBy`), then leaves the group (until `leftBy`: a client closing
+   * in a rebalance waits for it). Returns the partitions left uncommitted, batches unfinished
+   * included (their offset is the batch's first).
    */
-  async stop(commitWaitMs: number): Promise<{ topic: string; partition: number; offset: string }[]> {
+  async stop(commitsBy: number, leftBy: number): Promise<{ topic: string; partition: number; offset: string }[]> {
     this.stopping = true;
     for (const resolve of this.room.splice(0)) resolve();
-    await Promise.all(this.tails.values());
-    const uncommitted = (await this.committer?.drain(commitWaitMs)) ?? [];
-    await this.consumer?.disconnect();
+    const unfinished = new Set(this.tails.keys());
+    const tails = [...this.tails].map(([key, tail]) => tail.then(() => unfinished.delete(key)));
+    await within(Promise.all(tails), commitsBy - Date.now());
+    const uncommitted = (await this.committer?.drain(Math.max(0, commitsBy - Date.now()))) ?? [];
+    for (const key of unfinished) {
+      const [topic = '', partition = '0'] = key.split('\u0000');
+      uncommitted.push({ topic, partition: Number(partition), offset: 'a batch in flight' });
+    }
+    const left = await within(this.consumer?.disconnect() ?? Promise.resolve(), leftBy - Date.now());
+    if (!left) this.options.logger.warn({ consumer: this.options.name }, 'the client did not leave the group in time; the group gives its partitions away after session.timeout.ms');
     return uncommitted;
+  }
+
+  /** Sends the owned partitions' pending commits and waits until they are queued (see ConfirmedCommits.queued). */
+  private async commitNow(): Promise<void> {
+    this.committer?.flush();
+    await this.commits?.queued();
   }
 
   /** Takes no more batches (the worker cannot go on); those taken finish or fail, and stop() still drains. */
@@ -221,8 +238,11 @@ export class PartitionConsumer {
     return lease;
   }
 
-  private assigned(partitions: TopicPartition[]): void {
+  private async assigned(partitions: TopicPartition[]): Promise<void> {
     this.options.logger.info({ consumer: this.options.name, partitions: partitions.map((p) => p.partition) }, 'partitions assigned');
+    // The end of a rebalance round: the new generation is valid until the client rejoins, which
+    // (cooperative protocol) it may do right after this; commits refused meanwhile go now.
+    await this.commitNow();
     for (const tp of partitions) {
       // Paused before it was let go: ours afresh, read from its committed offset.
       if (this.paused.delete(partitionKey(tp))) this.consumer?.resume([{ topic: tp.topic, partitions: [tp.partition] }]);
@@ -242,10 +262,10 @@ export class PartitionConsumer {
     if (!lost) {
       for (const key of keys) this.closing.add(key);
       const tails = keys.flatMap((key) => this.tails.get(key) ?? []);
-      let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([Promise.all(tails).then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.options.revokeGraceMs)))]);
-      clearTimeout(timer);
+      const finished = await within(Promise.all(tails), this.options.revokeGraceMs);
       if (!finished) this.options.logger.warn({ consumer: this.options.name, partitions: partitions.map((p) => p.partition) }, 'revoked partitions did not finish their batches in time; their next owner reads them again');
+      // Before the client rejoins: the revoked partitions' last commits, and those of the others.
+      await this.commitNow();
     }
     for (const key of keys) {
       this.closing.delete(key);
@@ -402,4 +422,13 @@ export class PartitionConsumer {
       this.options.logger.warn({ consumer: this.options.name, partition: batch.partition, err: (seekErr as Error).message }, 'could not rewind the partition; it is read again after the next rebalance');
     }
   }
+}
+
+/** Whether `work` settled within `ms` (it goes on regardless). */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = work.then(() => true, () => true);
+  const result = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))))]);
+  clearTimeout(timer);
+  return result;
 }

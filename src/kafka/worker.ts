@@ -44,7 +44,8 @@ export interface WorkerOptions {
   sessionTimeoutMs: number;
   maxPollIntervalMs: number;
   /** How long a drain waits for the broker to accept its last commits (a rebalance in progress refuses them). */
-  drainCommitWaitMs: number;
+  /** How long a drain may take in all (SHUTDOWN_TIMEOUT_MS less a margin): batches, commits, leaving, flushing. */
+  drainBudgetMs: number;
   /** Bytes of transactions (or labels) batches in flight at most, per consumer. */
   maxInFlightBytes: number;
   /** A dead letter's value is cut to this many bytes (dlq.ts). */
@@ -208,8 +209,13 @@ export class DetectorWorker {
     this.running = false;
     if (this.stallCheck !== null) clearInterval(this.stallCheck);
     this.updateReady();
-    const [tx, labels] = await Promise.all([this.transactions?.stop(this.options.drainCommitWaitMs) ?? [], this.labels?.stop(this.options.drainCommitWaitMs) ?? []]);
-    await this.producer?.flush({ timeout: 10_000 }).catch(() => undefined);
+    // One deadline for the whole drain. Leaving the group and the final flush keep their share:
+    // a client closing in the middle of a rebalance waits for it (up to session.timeout.ms).
+    const deadline = Date.now() + this.options.drainBudgetMs;
+    const leftBy = deadline - Math.min(3_000, this.options.drainBudgetMs / 5);
+    const commitsBy = leftBy - Math.min(5_000, this.options.drainBudgetMs / 5);
+    const [tx, labels] = await Promise.all([this.transactions?.stop(commitsBy, leftBy) ?? [], this.labels?.stop(commitsBy, leftBy) ?? []]);
+    await this.producer?.flush({ timeout: Math.max(500, deadline - Date.now()) }).catch(() => undefined);
     await this.producer?.disconnect();
     const uncommitted = [...tx, ...labels];
     for (const u of uncommitted) this.logger.error(u, 'drained with decided offsets the broker did not accept; the partition\'s next owner reads them again');

@@ -75,4 +75,29 @@ describe('committer', () => {
     expect(uncommitted).toEqual([{ topic: 't', partition: 1, offset: '5' }]);
     expect(committed).toEqual([]);
   });
+
+  it('flush sends at once a commit waiting to retry a refusal, and none for a partition already sending or settled', async () => {
+    const sent: Sent[] = [];
+    const committer = new Committer({
+      send: (_topic, _partition, offset) =>
+        new Promise<void>((resolve, reject) => sent.push({ offset, accept: resolve, refuse: (m) => reject(new CommitRefusedError(m, { retriable: true })) })),
+      committed: () => undefined,
+      refused: () => undefined,
+      maxBackoffMs: 60_000, // a retry this slow would not come within the test
+      logger: pino({ level: 'silent' }),
+    });
+    const held = (partition: number): CommitTarget => ({ topic: 't', partition, owned: () => true });
+    committer.decided('t/0', held(0), 10n, 'refused in a rebalance');
+    committer.decided('t/1', held(1), 7n, 'in flight');
+    committer.decided('t/2', held(2), 3n, 'accepted');
+    sent[0]?.refuse('Broker: Specified group generation id is not valid');
+    sent[2]?.accept();
+    await settle();
+    expect(sent.map((s) => s.offset)).toEqual(['10', '7', '3']);
+    committer.flush(); // a rebalance callback: the new generation is valid now
+    expect(sent.map((s) => s.offset)).toEqual(['10', '7', '3', '10']);
+    sent[3]?.accept();
+    sent[1]?.accept();
+    expect(await committer.drain(100)).toEqual([]);
+  });
 });
