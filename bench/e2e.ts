@@ -6,7 +6,7 @@
 //   4. paces transactions at --latency-rate for --latency-seconds and reports p50/p99 from
 //      event time to a subscriber receiving the decision.
 // Usage: npx tsx bench/e2e.ts [--events 200000] [--workers 1] [--decisions off|on]
-//        [--latency-rate 2000] [--latency-seconds 20]
+//        [--latency-rate 2000] [--latency-seconds 20] [--guarantee at-least-once|exactly-once|both]
 // With --decisions off (the product's default) only alerts are produced and the latency is
 // measured on the alerts; with on, every decision goes to the decisions topic.
 //        [--worker-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']  (profile the worker)
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     'worker-node-args': { type: 'string', default: '' },
     workers: { type: 'string', default: '1' },
     decisions: { type: 'string', default: 'off' },
+    guarantee: { type: 'string', default: 'at-least-once' },
   },
 });
 const N = Number(values.events);
@@ -54,7 +55,20 @@ async function main(): Promise<void> {
   const ceiling = [...runs].sort((a, b) => a - b)[1] as number;
   console.log(`pass-through (consume → produce), 3 runs: ${runs.map((t) => Math.round(N / t)).join(', ')} events/s; median ${N} events in ${ceiling.toFixed(2)} s = ${Math.round(N / ceiling)} events/s`);
 
-  const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i));
+  try {
+    const guarantees = values.guarantee === 'both' ? ['at-least-once', 'exactly-once'] : [values.guarantee];
+    for (const guarantee of guarantees) await detectorRun(admin, guarantee, ceiling);
+  } finally {
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await deleteFeatureKeys();
+    await admin.disconnect();
+  }
+}
+
+/** The detector drains the preloaded backlog (its own group and keys), then the paced latency run. */
+async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: number): Promise<void> {
+  console.log(`— PROCESSING_GUARANTEE=${guarantee}`);
+  const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i, guarantee));
   let draining = true;
   for (const w of workers) w.once('exit', (code) => {
     if (draining) {
@@ -63,22 +77,19 @@ async function main(): Promise<void> {
     }
   });
   try {
-    const { secs: drained, cpu } = await waitCommitted(admin, `${id}-detector`, topics.tx, N, 600_000, workers);
+    const { secs: drained, cpu } = await waitCommitted(admin, `${id}-detector-${guarantee}`, topics.tx, N, 600_000, workers);
     console.log(`detector, ${workers.length} worker process(es) (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
     draining = false;
     console.log(`detector / pass-through: ${((ceiling / drained) * 100).toFixed(0)}%`);
     console.log(await stageBreakdown());
     const perEvent = (s: number): string => `${((s * 1e6) / N).toFixed(0)} µs`;
     console.log(`  CPU per event while draining: worker process ${perEvent(cpu.worker)} (every thread), Redis ${perEvent(cpu.redis)}, whole machine ${perEvent(cpu.machine)}; machine ${((cpu.machine / drained / cpus().length) * 100).toFixed(0)}% busy`);
-    const latencies = await paced(Number(values['latency-rate']), Number(values['latency-seconds']));
+    const latencies = await paced(Number(values['latency-rate']), Number(values['latency-seconds']), guarantee);
     latencies.sort((a, b) => a - b);
     const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    console.log(`end-to-end latency at ${values['latency-rate']} events/s (event time → subscriber has the ${values.decisions === 'on' ? 'decision' : 'alert'}), ${latencies.length} events: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)} ms`);
+    console.log(`end-to-end latency at ${values['latency-rate']} events/s (event time → a read_committed subscriber has the ${values.decisions === 'on' ? 'decision' : 'alert'}), ${latencies.length} events: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)} ms`);
   } finally {
     await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await deleteFeatureKeys();
-    await admin.disconnect();
   }
 }
 
@@ -87,7 +98,7 @@ async function deleteFeatureKeys(): Promise<void> {
   const client = new Redis(redisUrl);
   let cursor = '0';
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${id}:*`, 'COUNT', 10_000);
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${id}*`, 'COUNT', 10_000);
     if (keys.length > 0) await client.unlink(...keys);
     cursor = next;
   } while (cursor !== '0');
@@ -149,7 +160,7 @@ async function passThrough(run: number): Promise<number> {
   return secs;
 }
 
-function startWorker(n: number): ChildProcess {
+function startWorker(n: number, guarantee: string): ChildProcess {
   const nodeArgs = (values['worker-node-args'] ?? '').split(' ').filter(Boolean);
   return spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'run'], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -157,14 +168,15 @@ function startWorker(n: number): ChildProcess {
       ...process.env,
       KAFKA_BROKERS: brokers,
       REDIS_URL: redisUrl,
-      KAFKA_GROUP_ID: `${id}-detector`,
+      KAFKA_GROUP_ID: `${id}-detector-${guarantee}`,
+      PROCESSING_GUARANTEE: guarantee,
       TOPIC_TRANSACTIONS: topics.tx,
       TOPIC_ALERTS: topics.alerts,
       TOPIC_DECISIONS: topics.decisions,
       TOPIC_DLQ: topics.dlq,
       TOPIC_LABELS: topics.labels,
       EMIT_DECISIONS: String(values.decisions === 'on'),
-      REDIS_KEY_PREFIX: id,
+      REDIS_KEY_PREFIX: `${id}-${guarantee}`,
       HTTP_PORT: String(METRICS_PORT + n),
       LOG_LEVEL: 'warn',
     },
@@ -216,10 +228,10 @@ async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: strin
   throw new Error('detector did not drain the backlog in time');
 }
 
-async function paced(rate: number, seconds: number): Promise<number[]> {
+async function paced(rate: number, seconds: number, guarantee: string): Promise<number[]> {
   const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 12 });
   const latencies: number[] = [];
-  const reader = kafka.consumer({ 'group.id': `${id}-reader`, 'auto.offset.reset': 'latest', 'js.consumer.max.batch.size': -1, 'fetch.wait.max.ms': 10 });
+  const reader = kafka.consumer({ 'group.id': `${id}-reader-${guarantee}`, 'isolation.level': 'read_committed', 'auto.offset.reset': 'latest', 'js.consumer.max.batch.size': -1, 'fetch.wait.max.ms': 10 });
   await reader.connect();
   await reader.subscribe({ topics: [values.decisions === 'on' ? topics.decisions : topics.alerts] });
   const startAt = Date.now();

@@ -5,6 +5,7 @@
 # column is not 0.
 #
 #   scripts/faults.sh [--profile short|full] [--scenario NAME[,NAME]] [--json FILE] [--keep] [--seed N]
+#                     [--guarantee at-least-once|exactly-once]
 #                     [--no-build] [--down]
 #
 #   --profile   full (default): 10 kills, a minute of storm, 5 + 5 bounces, a 30 s outage, a
@@ -27,8 +28,8 @@ while [ $# -gt 0 ]; do
   case $1 in
     --no-build) build=0 ;;
     --down) down=1 ;;
-    --profile|--scenario|--json|--seed) [ $# -ge 2 ] || { echo "[faults] $1 needs a value" >&2; exit 2; }; args+=("$1" "$2"); shift ;;
-    --profile=*|--scenario=*|--json=*|--seed=*|--keep) args+=("$1") ;;
+    --profile|--scenario|--json|--seed|--guarantee) [ $# -ge 2 ] || { echo "[faults] $1 needs a value" >&2; exit 2; }; args+=("$1" "$2"); shift ;;
+    --profile=*|--scenario=*|--json=*|--seed=*|--guarantee=*|--keep) args+=("$1") ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "[faults] unknown option $1 (see --help)" >&2; exit 2 ;;
   esac

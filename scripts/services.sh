@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local Redis and Apache Kafka (KRaft) the detector runs against.
 #
-#   scripts/services.sh up       [--kafka-nodes=1|3] [--redis-cluster] [--redis-cluster-secure]
+#   scripts/services.sh up       [--kafka-nodes=1|3] [--redis-cluster] [--redis-cluster-secure] [--secure]
 #   scripts/services.sh down     [--purge]
 #   scripts/services.sh status
 #
@@ -10,6 +10,11 @@
 # .local/tls/, and asks for a password: the admin's in `requirepass`, and an ACL user for the
 # detector. Secrets are files under .local/secrets/ (mode 600), never on a command line. The
 # detector's settings for it, in its own variable names, go to .local/redis-cluster-secure.env.
+#
+# --secure adds, beside the plain services, a Kafka that speaks only SASL_SSL to its clients
+# (SCRAM users, TLS from the same local CA, ACLs enforced, nothing allowed without one) and a
+# Redis that speaks only TLS with ACL users; see "the secured stack" below for ports and users.
+# The worker's settings for them go to .local/secure.env.
 #
 # The fault suite's own services (scripts/faults.sh), beside the regular ones and never
 # touching them: a 3-broker KRaft cluster and a Redis with AOF on, their own ports, data
@@ -214,6 +219,220 @@ redis_cluster_secure_up() {
   log "redis cluster (TLS, password) ready on ${ports[*]}; the detector's settings: $env_file"
 }
 
+# ---------- the secured stack (--secure): Kafka SASL_SSL with ACLs, Redis TLS-only with ACL users ----------
+#
+# Kafka, one KRaft node on ports of its own (the plain broker keeps running):
+#   SECURE_KAFKA_PORT (9095)             SASL_SSL, SCRAM-SHA-512 and -256, and a client certificate
+#                                        from the local CA (mutual TLS): the clients' listener
+#   SECURE_KAFKA_BROKER_PORT (9096)      SSL with a client certificate required: inter-broker
+#   SECURE_KAFKA_CONTROLLER_PORT (19095) SSL with a client certificate required: the controller
+# SCRAM credentials cannot authenticate the controller listener (they live in the metadata the
+# controller serves), so broker and controller authenticate each other with the broker's
+# certificate, whose principal User:CN=kafka-server is a super user, as Kafka's security docs
+# describe. The StandardAuthorizer denies whatever no ACL allows. Users (SCRAM, created when
+# the storage is formatted): fd-admin (super user: topics, ACLs); fraud-detector, fraud-producer
+# (the simulator) and fraud-subscriber, whose ACLs come from `fraud-detector topics acls --apply`;
+# fd-outsider, with no ACL at all (for the tests). Passwords: .local/secrets/kafka-<user>.password.
+# Redis, single, TLS only on SECURE_REDIS_PORT (6380): the default user off, fd-admin for
+# everything, fd-detector limited to the keys `fd:*` and the commands the feature store sends.
+# Settings, in the detector's variable names: .local/secure.env (the worker), and
+# .local/secure-{admin,producer,subscriber}.env for the other principals (fd-admin, fraud-producer,
+# fraud-subscriber).
+
+secure_kafka_users=(fd-admin fraud-detector fraud-producer fraud-subscriber fd-outsider)
+secure_kafka_port="${SECURE_KAFKA_PORT:-9095}"
+secure_kafka_broker_port="${SECURE_KAFKA_BROKER_PORT:-9096}"
+secure_kafka_controller_port="${SECURE_KAFKA_CONTROLLER_PORT:-19095}"
+secure_kafka_heap="${SECURE_KAFKA_HEAP:-512m}"
+secure_redis_port="${SECURE_REDIS_PORT:-6380}"
+# The feature store's commands, and nothing else: reads (MGET, GET on a Cluster), its Lua
+# scripts (EVALSHA, EVAL, SCRIPT LOAD and EXISTS when ioredis pipelines them) and the commands
+# the scripts call, which Redis checks against the same user; connection upkeep (PING, INFO
+# for ioredis's ready check, CLUSTER SLOTS on a Cluster). Keys: the prefix only; no channels.
+secure_redis_detector_acl="resetkeys ~fd:* resetchannels -@all +ping +info +quit +mget +get +evalsha +eval +script|load +script|exists +cluster|slots +set +getrange +del +hset +pexpire +incr +hgetall +hkeys +hdel"
+
+secure_kafka_dir() { echo "$local_dir/kafka/secure-node/1"; }
+
+# One PEM file with the broker's key and certificate: Kafka's PEM keystore (no keystore password).
+secure_kafka_tls() {
+  local tls="$local_dir/tls"
+  "$root/scripts/local-ca.sh" "$tls" kafka-server "DNS:localhost,IP:127.0.0.1"
+  "$root/scripts/local-ca.sh" "$tls" kafka-client "DNS:fraud-detector"
+  (umask 077; cat "$tls/kafka-server.key" "$tls/kafka-server.crt" >"$tls/kafka-server.pem")
+}
+
+secure_kafka_props() { # secure_kafka_props <dir>
+  local dir=$1 tls="$local_dir/tls"
+  cat <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$secure_kafka_controller_port
+listeners=SASL_SSL://127.0.0.1:$secure_kafka_port,BROKER://127.0.0.1:$secure_kafka_broker_port,CONTROLLER://127.0.0.1:$secure_kafka_controller_port
+advertised.listeners=SASL_SSL://127.0.0.1:$secure_kafka_port,BROKER://127.0.0.1:$secure_kafka_broker_port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=BROKER
+listener.security.protocol.map=SASL_SSL:SASL_SSL,BROKER:SSL,CONTROLLER:SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/kafka-server.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.crt
+ssl.endpoint.identification.algorithm=https
+ssl.client.auth=required
+# SASL_SSL listeners ignore ssl.client.auth unless it is set for the listener (KIP-684).
+listener.name.sasl_ssl.ssl.client.auth=required
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:CN=kafka-server;User:fd-admin
+log.dirs=$dir/data
+num.partitions=6
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.hours=24
+log.segment.bytes=67108864
+EOF
+}
+
+# Formats the storage with the SCRAM users. The passwords go to the JVM in an argument file
+# (mode 600, removed after), which the java launcher reads, so they never appear in `ps`.
+secure_kafka_format() { # secure_kafka_format <dir>
+  local dir=$1 args user
+  args=$(mktemp); chmod 600 "$args"
+  {
+    echo "-Dlog4j2.configurationFile=$root/scripts/kafka/log4j2.properties"
+    echo "-cp"; echo "$local_dir/kafka/libs/*"
+    echo "kafka.tools.StorageTool"; echo "format"; echo "-t"; cat "$local_dir/kafka/cluster-secure.id"
+    echo "-c"; echo "$dir/server.properties"
+    for user in "${secure_kafka_users[@]}"; do
+      echo "--add-scram"; echo "SCRAM-SHA-512=[name=$user,password=$(cat "$local_dir/secrets/kafka-$user.password")]"
+      echo "--add-scram"; echo "SCRAM-SHA-256=[name=$user,password=$(cat "$local_dir/secrets/kafka-$user.password")]"
+    done
+  } >"$args"
+  log "formatting secured kafka storage in $dir/data with SCRAM users ${secure_kafka_users[*]}"
+  if ! java "@$args" >"$dir/format.log" 2>&1; then rm -f "$args"; die "storage format failed; see $dir/format.log"; fi
+  rm -f "$args"
+}
+
+secure_kafka_up() {
+  local dir user
+  dir=$(secure_kafka_dir)
+  kafka_libs
+  secure_kafka_tls
+  for user in "${secure_kafka_users[@]}"; do secret_file "$local_dir/secrets/kafka-$user.password"; done
+  mkdir -p "$dir"
+  if pid_alive "$dir/broker.pid"; then
+    log "secured kafka already running on 127.0.0.1:$secure_kafka_port"
+  else
+    for p in "$secure_kafka_port" "$secure_kafka_broker_port" "$secure_kafka_controller_port"; do
+      port_open "$p" && die "port $p is taken by another process; set SECURE_KAFKA_PORT, SECURE_KAFKA_BROKER_PORT, SECURE_KAFKA_CONTROLLER_PORT"
+    done
+    [ -f "$local_dir/kafka/cluster-secure.id" ] || java -cp "$local_dir/kafka/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1 >"$local_dir/kafka/cluster-secure.id"
+    secure_kafka_props "$dir" >"$dir/server.properties"
+    [ -f "$dir/data/meta.properties" ] || secure_kafka_format "$dir"
+    if [ -s "$dir/broker.log" ]; then mv "$dir/broker.log" "$dir/broker.previous.log"; fi
+    log "starting secured kafka on 127.0.0.1:$secure_kafka_port (SASL_SSL), $secure_kafka_broker_port and $secure_kafka_controller_port (mutual TLS) (log: $dir/broker.log)"
+    nohup java "-Xmx$secure_kafka_heap" "-Xms$secure_kafka_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -Djava.awt.headless=true -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
+      -cp "$local_dir/kafka/libs/*" kafka.Kafka "$dir/server.properties" \
+      >"$dir/broker.log" 2>&1 </dev/null &
+    echo $! >"$dir/broker.pid"
+  fi
+  secure_kafka_tools
+}
+
+# Kafka's own ACL tool from the jars, for `fraud-detector topics acls --apply --kafka-acls <this>`.
+secure_kafka_tools() {
+  local bin="$local_dir/kafka/bin"
+  mkdir -p "$bin"
+  cat >"$bin/kafka-acls.sh" <<EOF
+#!/usr/bin/env bash
+# Kafka's kafka-acls, from the jars services.sh resolved (written by scripts/services.sh).
+exec java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2-tools.properties" -cp "$local_dir/kafka/libs/*" org.apache.kafka.tools.AclCommand "\$@"
+EOF
+  chmod 755 "$bin/kafka-acls.sh"
+}
+
+secure_redis_cli() { # redis-cli over TLS as fd-admin; the password through the environment
+  REDISCLI_AUTH="$(cat "$local_dir/secrets/redis-admin.password")" \
+    redis-cli --tls --cacert "$local_dir/tls/ca.crt" -h 127.0.0.1 -p "$secure_redis_port" --user fd-admin "$@"
+}
+
+secure_redis_pong() { [ "$(secure_redis_cli ping 2>/dev/null)" = PONG ]; }
+
+secure_redis_up() {
+  local dir="$local_dir/redis/secure" tls="$local_dir/tls"
+  "$root/scripts/local-ca.sh" "$tls" redis-server "DNS:localhost,IP:127.0.0.1"
+  secret_file "$local_dir/secrets/redis-admin.password"
+  secret_file "$local_dir/secrets/redis-detector.password"
+  mkdir -p "$dir"
+  if pid_alive "$dir/redis.pid" && secure_redis_pong; then
+    log "secured redis already running on 127.0.0.1:$secure_redis_port"
+    return
+  fi
+  port_open "$secure_redis_port" && die "port $secure_redis_port is taken by another process; set SECURE_REDIS_PORT"
+  (umask 077; cat >"$dir/redis.conf" <<EOF
+bind 127.0.0.1
+port 0
+tls-port $secure_redis_port
+tls-cert-file "$tls/redis-server.crt"
+tls-key-file "$tls/redis-server.key"
+tls-ca-cert-file "$tls/ca.crt"
+tls-auth-clients optional
+dir "$dir"
+daemonize yes
+pidfile "$dir/redis.pid"
+logfile "$dir/redis.log"
+save ""
+appendonly yes
+appendfsync everysec
+user default off
+user fd-admin on >$(cat "$local_dir/secrets/redis-admin.password") ~* &* +@all
+user fd-detector on >$(cat "$local_dir/secrets/redis-detector.password") $secure_redis_detector_acl
+EOF
+  )
+  log "starting redis on 127.0.0.1:$secure_redis_port, TLS only, default user off, ACL users fd-admin and fd-detector (log: $dir/redis.log)"
+  redis-server "$dir/redis.conf" >/dev/null
+  wait_for "secured redis" "$ready_timeout" secure_redis_pong
+}
+
+secure_env() { # secure_env <kafka user>: the Kafka settings of one principal, in the detector's names
+  echo "KAFKA_BROKERS=127.0.0.1:$secure_kafka_port"
+  echo "KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+  echo "KAFKA_SASL_MECHANISM=SCRAM-SHA-512"
+  echo "KAFKA_SASL_USERNAME=$1"
+  echo "KAFKA_SASL_PASSWORD_FILE=$local_dir/secrets/kafka-$1.password"
+  echo "KAFKA_SSL_CA_LOCATION=$local_dir/tls/ca.crt"
+  echo "KAFKA_SSL_CERTIFICATE_LOCATION=$local_dir/tls/kafka-client.crt"
+  echo "KAFKA_SSL_KEY_LOCATION=$local_dir/tls/kafka-client.key"
+}
+
+secure_ready() { # waits for the secured broker, then writes the env files
+  local dir; dir=$(secure_kafka_dir)
+  wait_for "secured kafka" "$ready_timeout" kafka_ready "$dir" "$secure_kafka_port"
+  {
+    secure_env fraud-detector
+    echo "REDIS_URL=rediss://127.0.0.1:$secure_redis_port"
+    echo "REDIS_TLS_CA_FILE=$local_dir/tls/ca.crt"
+    echo "REDIS_USERNAME=fd-detector"
+    echo "REDIS_PASSWORD_FILE=$local_dir/secrets/redis-detector.password"
+  } >"$local_dir/secure.env"
+  secure_env fd-admin >"$local_dir/secure-admin.env"
+  secure_env fraud-producer >"$local_dir/secure-producer.env"
+  secure_env fraud-subscriber >"$local_dir/secure-subscriber.env"
+  log "secured kafka ready on 127.0.0.1:$secure_kafka_port, secured redis on 127.0.0.1:$secure_redis_port"
+  log "the worker's settings: $local_dir/secure.env; fd-admin's, fraud-producer's, fraud-subscriber's: $local_dir/secure-{admin,producer,subscriber}.env"
+}
+
 # ---------- Kafka ----------
 
 kafka_libs() {
@@ -357,7 +576,7 @@ down() {
   if [ "$purge" = 1 ]; then
     log "removing data under $state_dir/kafka/*-node and $state_dir/redis, and the local CA and secrets"
     rm -rf "$state_dir"/kafka/*-node "$state_dir"/kafka/cluster-*.id "$state_dir/redis" \
-      "$state_dir/tls" "$state_dir/secrets" "$state_dir/redis-cluster-secure.env"
+      "$state_dir/tls" "$state_dir/secrets" "$state_dir/redis-cluster-secure.env" "$state_dir"/secure*.env
   fi
   log "stopped"
 }
@@ -366,6 +585,7 @@ status() {
   local f any=1
   shopt -s nullglob
   for f in "$state_dir"/redis/single/redis.pid "$state_dir"/redis/cluster/*/redis.pid "$state_dir"/redis/cluster-secure/*/redis.pid \
+    "$state_dir"/redis/secure/redis.pid \
     "$state_dir"/kafka/*-node/*/broker.pid; do
     if pid_alive "$f"; then echo "running  $(dirname "${f#"$local_dir"/}") pid $(cat "$f")"; any=0
     else echo "stopped  $(dirname "${f#"$local_dir"/}")"; fi
@@ -375,19 +595,20 @@ status() {
 }
 
 usage() {
-  echo "usage: $0 up [--kafka-nodes=1|3] [--redis-cluster] [--redis-cluster-secure] | down [--purge] | status" >&2
+  echo "usage: $0 up [--kafka-nodes=1|3] [--redis-cluster] [--redis-cluster-secure] [--secure] | down [--purge] | status" >&2
   echo "       $0 up|down [--purge]|status --faults | kafka-node stop|kill|start <id> --faults | redis-restart --faults" >&2
   exit 2
 }
 
 main() {
   local cmd=${1:-}; shift || true
-  local nodes=1 cluster=0 secure=0 purge=0 faults=0 arg positional=()
+  local nodes=1 cluster=0 cluster_secure=0 secure=0 purge=0 faults=0 arg positional=()
   for arg in "$@"; do
     case $arg in
       --kafka-nodes=*) nodes=${arg#*=} ;;
       --redis-cluster) cluster=1 ;;
-      --redis-cluster-secure) secure=1 ;;
+      --redis-cluster-secure) cluster_secure=1 ;;
+      --secure) secure=1 ;;
       --purge) purge=1 ;;
       --faults) faults=1 ;;
       --*) die "unknown option $arg" ;;
@@ -396,7 +617,7 @@ main() {
   done
   [ "$nodes" = 1 ] || [ "$nodes" = 3 ] || die "--kafka-nodes must be 1 or 3"
   if [ $faults -eq 1 ]; then
-    [ $((cluster + secure)) -eq 0 ] || die "--faults runs no redis cluster"
+    [ $((cluster + cluster_secure + secure)) -eq 0 ] || die "--faults runs no redis cluster and no secured services"
     use_fault_services
     nodes=3
   fi
@@ -404,13 +625,17 @@ main() {
     up)
       redis_up_single
       [ $cluster -eq 0 ] || redis_cluster_up
-      [ $secure -eq 0 ] || redis_cluster_secure_up
+      [ $cluster_secure -eq 0 ] || redis_cluster_secure_up
+      # The secured broker starts first and is waited for last: the two JVMs start together.
+      [ $secure -eq 0 ] || { secure_redis_up; secure_kafka_up; }
       kafka_up "$nodes"
+      [ $secure -eq 0 ] || secure_ready
       local env_file="$state_dir/services.env"
       {
         echo "KAFKA_BROKERS=$(kafka_bootstrap "$nodes")"
         echo "REDIS_URL=redis://127.0.0.1:$redis_port"
-        [ $cluster -eq 0 ] || echo "REDIS_CLUSTER_NODES=127.0.0.1:$redis_cluster_port,127.0.0.1:$((redis_cluster_port + 1)),127.0.0.1:$((redis_cluster_port + 2))"
+        # A running Cluster stays in the file even when this `up` did not ask for it.
+        [ $cluster -eq 0 ] && ! pid_alive "$local_dir/redis/cluster/$redis_cluster_port/redis.pid" || echo "REDIS_CLUSTER_NODES=127.0.0.1:$redis_cluster_port,127.0.0.1:$((redis_cluster_port + 1)),127.0.0.1:$((redis_cluster_port + 2))"
         [ $faults -eq 0 ] || echo "KAFKA_CONTROLLERS=$(kafka_bootstrap "$nodes" "$controller_port")"
       } >"$env_file"
       log "connection settings written to $env_file" ;;

@@ -12,8 +12,10 @@ cd "$root"
 "$root/scripts/install-system.sh"
 mkdir -p "$root/.local"
 # The secured Cluster (TLS only, a password) adds about 3 s; the tests read its settings
-# from .local/redis-cluster-secure.env.
-"$root/scripts/services.sh" up --redis-cluster --redis-cluster-secure >"$root/.local/services-up.log" 2>&1 &
+# from .local/redis-cluster-secure.env. The secured stack (--secure: Kafka on SASL_SSL with
+# ACLs, Redis TLS-only with ACL users) adds a second broker JVM, about 15 s on a fresh machine
+# while npm ci runs; test/e2e/secure-stack.test.ts reads .local/secure*.env.
+"$root/scripts/services.sh" up --redis-cluster --redis-cluster-secure --secure >"$root/.local/services-up.log" 2>&1 &
 services=$!
 "$root/scripts/setup.sh"
 "$root/scripts/training-venv.sh"

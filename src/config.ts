@@ -17,11 +17,27 @@ const SHAPE = {
       .transform((s) => s.split(',').map((b) => b.trim()))
       .pipe(z.array(hostPort).min(1)),
   KAFKA_CLIENT_ID: z.string().min(1).default('fraud-detector'),
-  KAFKA_SECURITY_PROTOCOL: z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']).default('plaintext'),
+  /** Any case: `SASL_SSL` and `sasl_ssl` alike. */
+  KAFKA_SECURITY_PROTOCOL: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']))
+    .default('plaintext'),
   KAFKA_SASL_MECHANISM: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** KAFKA_SASL_PASSWORD_FILE, when set, wins (see SECRET_FILES). */
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional(),
+  /** PEM file of the CAs the brokers' certificates must chain to; default: the system's roots. */
   KAFKA_SSL_CA_LOCATION: z.string().min(1).optional(),
+  /** PEM certificate and key the client presents (mutual TLS); both or neither. */
+  KAFKA_SSL_CERTIFICATE_LOCATION: z.string().min(1).optional(),
+  KAFKA_SSL_KEY_LOCATION: z.string().min(1).optional(),
+  /** The key's passphrase, when it is encrypted; KAFKA_SSL_KEY_PASSWORD_FILE wins. */
+  KAFKA_SSL_KEY_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SSL_KEY_PASSWORD_FILE: z.string().min(1).optional(),
+  /** `https`: the broker's certificate must name the address connected to. `none` turns that off (logged at start). */
+  KAFKA_SSL_ENDPOINT_IDENTIFICATION: z.enum(['https', 'none']).default('https'),
   KAFKA_GROUP_ID: z.string().min(1).default('fraud-detector'),
   /** The labels consumer's own group (default: `<KAFKA_GROUP_ID>-labels`). */
   KAFKA_LABELS_GROUP_ID: z.string().min(1).optional(),
@@ -72,6 +88,8 @@ const SHAPE = {
   MAX_EVENT_BYTES: int(64, 524_288).default(65_536),
   // At most 1,000: JSON.stringify and the validator recurse, and a few thousand levels overflow their stack.
   MAX_EVENT_DEPTH: int(1, 1000).default(32),
+  PROCESSING_GUARANTEE: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  COMMIT_INTERVAL_MS: int(0, 60_000).default(100),
   MAX_INFLIGHT_BYTES: int(1_048_576, 4_294_967_296).default(67_108_864),
   KAFKA_CONSUMER_QUEUE_KBYTES: int(1024, 2_097_151).default(32_768),
   KAFKA_PRODUCER_QUEUE_KBYTES: int(1024, 2_147_483_647).default(65_536),
@@ -96,9 +114,10 @@ const SHAPE = {
 };
 
 /** Secrets that may come from a file (as Kubernetes mounts Secrets): `<NAME>_FILE` wins over `<NAME>`. */
-const SECRET_FILES = { REDIS_PASSWORD: 'REDIS_PASSWORD_FILE' } as const;
+const SECRET_FILES = { REDIS_PASSWORD: 'REDIS_PASSWORD_FILE', KAFKA_SASL_PASSWORD: 'KAFKA_SASL_PASSWORD_FILE', KAFKA_SSL_KEY_PASSWORD: 'KAFKA_SSL_KEY_PASSWORD_FILE' } as const;
 /** Settings whose values never appear in an error message. */
-const SECRETS: ReadonlySet<string> = new Set(['REDIS_PASSWORD', 'KAFKA_SASL_PASSWORD']);
+const SECRETS: ReadonlySet<string> = new Set(Object.keys(SECRET_FILES));
+const kafkaTls = (c: { KAFKA_SECURITY_PROTOCOL: string }): boolean => c.KAFKA_SECURITY_PROTOCOL === 'ssl' || c.KAFKA_SECURITY_PROTOCOL === 'sasl_ssl';
 
 const urlHasPassword = (url: string): boolean => URL.canParse(url) && new URL(url).password !== '';
 /** TLS to Redis: REDIS_TLS, else on for a rediss:// REDIS_URL (the same rule for a Cluster). */
@@ -135,8 +154,20 @@ export const CONFIG_SCHEMA = z
     path: ['REDIS_USERNAME'],
   })
   .refine((c) => !c.KAFKA_SECURITY_PROTOCOL.startsWith('sasl') || (c.KAFKA_SASL_MECHANISM !== undefined && c.KAFKA_SASL_USERNAME !== undefined && c.KAFKA_SASL_PASSWORD !== undefined), {
-    message: 'sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',
+    message: 'sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE)',
     path: ['KAFKA_SECURITY_PROTOCOL'],
+  })
+  .refine((c) => kafkaTls(c) || [c.KAFKA_SSL_CA_LOCATION, c.KAFKA_SSL_CERTIFICATE_LOCATION, c.KAFKA_SSL_KEY_LOCATION, c.KAFKA_SSL_KEY_PASSWORD].every((v) => v === undefined), {
+    message: 'KAFKA_SSL_* settings are given but TLS is off: set KAFKA_SECURITY_PROTOCOL to ssl or sasl_ssl',
+    path: ['KAFKA_SECURITY_PROTOCOL'],
+  })
+  .refine((c) => (c.KAFKA_SSL_CERTIFICATE_LOCATION === undefined) === (c.KAFKA_SSL_KEY_LOCATION === undefined), {
+    message: 'a client certificate needs both KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION',
+    path: ['KAFKA_SSL_CERTIFICATE_LOCATION'],
+  })
+  .refine((c) => c.KAFKA_SSL_KEY_PASSWORD === undefined || c.KAFKA_SSL_KEY_LOCATION !== undefined, {
+    message: 'KAFKA_SSL_KEY_PASSWORD is the passphrase of KAFKA_SSL_KEY_LOCATION, which is not set',
+    path: ['KAFKA_SSL_KEY_PASSWORD'],
   });
 
 export type Config = Readonly<z.output<typeof CONFIG_SCHEMA>>;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command} from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config.js';
+import { TAIL_GROUP_PREFIX } from '../kafka/acls.js';
 import { createConsumer, kafkaSettings } from '../kafka/client.js';
 import { handleSignals } from './early-signals.js';
 import type { Decision } from '../contract/decision.js';
@@ -28,7 +29,7 @@ export function registerAlerts(program: Command): void {
     .action(async (flags: TailFlags) => {
       const config = loadConfig();
       // A throw-away group: tailing never moves a real subscriber's offsets.
-      const consumer = createConsumer(kafkaSettings(config), { groupId: `fraud-detector-tail-${randomUUID()}`, maxBatchSize: 1000, startAt: flags.fromBeginning ? 'earliest' : 'latest' });
+      const consumer = createConsumer(kafkaSettings(config), { groupId: `${TAIL_GROUP_PREFIX}${randomUUID()}`, maxBatchSize: 1000, startAt: flags.fromBeginning ? 'earliest' : 'latest' });
       const validate = compileSchema<Decision>('decision.schema.json');
       const counts = { review: 0, block: 0, invalid: 0 };
       const started = Date.now();

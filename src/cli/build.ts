@@ -158,6 +158,8 @@ export function workerOptions(config: Config): WorkerOptions {
     drainBudgetMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 2000),
     dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
     maxInFlightBytes: config.MAX_INFLIGHT_BYTES,
+    guarantee: config.PROCESSING_GUARANTEE,
+    commitIntervalMs: config.COMMIT_INTERVAL_MS,
     stallMs: config.HEALTH_STALL_MS,
   };
 }

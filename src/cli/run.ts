@@ -3,6 +3,9 @@ import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { loadConfig, type Config } from '../config.js';
+import { kafkaSettings } from '../kafka/client.js';
+import { checkKafkaAccess } from '../kafka/preflight.js';
+import { describeKafkaSecurity } from '../kafka/security.js';
 import { DetectorWorker } from '../kafka/worker.js';
 import { ModelReloader } from '../models/model-reloader.js';
 import { ModelSlot } from '../models/model-slot.js';
@@ -12,6 +15,7 @@ import { createMetrics, initialiseMetrics, initialiseRuleMetrics, type Metrics }
 import { startHealthServer } from '../observability/health-server.js';
 import { RulesReloader } from '../rules/reloader.js';
 import type { RuleSet } from '../rules/rule-set.js';
+import { isLabelEntity, type FeatureSet } from '../features/definitions.js';
 import { buildPipeline, featureSetFor, modelsFor, policyFor, redisStore, rulesFor, workerOptions, type Pipeline } from './build.js';
 import { handleSignals } from './early-signals.js';
 import { watchForChanges, type Watch } from './watch.js';
@@ -37,6 +41,7 @@ export function registerRun(program: Command): void {
       const metrics = createMetrics(registry);
       initialiseMetrics(metrics);
       const features = featureSetFor(config);
+      await checkAccess(config, features, logger);
       const models = await modelsFor(config, features);
       const store = redisStore(config, {
         onConflict: (n) => metrics.featureConflicts.inc(n),
@@ -88,6 +93,24 @@ export function registerRun(program: Command): void {
       if (early !== null) shutdown(early);
       await worker.start();
     });
+}
+
+/**
+ * On a secured connection (TLS or SASL), before loading anything slow: the brokers must accept
+ * this worker's certificate check and credentials, and its principal must be authorized on its
+ * topics and groups; a refusal ends the start with the reason (a KafkaError, no secret in it).
+ * A cluster that does not answer is not a refusal: the worker starts and waits for it.
+ */
+async function checkAccess(config: Config, features: FeatureSet, logger: Logger): Promise<void> {
+  if (config.KAFKA_SECURITY_PROTOCOL === 'plaintext') return;
+  logger.info({ kafka: describeKafkaSecurity(config) }, 'kafka security');
+  if (config.KAFKA_SSL_ENDPOINT_IDENTIFICATION === 'none') logger.warn('KAFKA_SSL_ENDPOINT_IDENTIFICATION=none: brokers\' certificates are not checked against their names');
+  const labels = features.entities.some((e) => isLabelEntity(e.entity));
+  const topics = [config.TOPIC_TRANSACTIONS, config.TOPIC_ALERTS, config.TOPIC_DLQ, ...(config.EMIT_DECISIONS ? [config.TOPIC_DECISIONS] : []), ...(labels ? [config.TOPIC_LABELS] : [])];
+  const groups = [config.KAFKA_GROUP_ID, ...(labels ? [config.KAFKA_LABELS_GROUP_ID ?? `${config.KAFKA_GROUP_ID}-labels`] : [])];
+  const outcome = await checkKafkaAccess(kafkaSettings(config), { topics, groups });
+  if (outcome === 'unanswered') logger.warn('Kafka did not answer the access check in time; starting, not ready until it answers');
+  else logger.info({ topics, groups }, 'kafka access checked');
 }
 
 /** SIGHUP reloads the rules and the models; with RULES_WATCH and MODEL_WATCH, so does a changed file. */

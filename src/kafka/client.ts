@@ -3,6 +3,7 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { clientHealth, type ClientHealth, type StatsEvent } from './client-stats.js';
+import { kafkaSecurity } from './security.js';
 
 export type Consumer = KafkaJS.Consumer;
 export type Producer = KafkaJS.Producer;
@@ -20,12 +21,7 @@ export interface KafkaSettings {
 }
 
 export function kafkaSettings(config: Config): KafkaSettings {
-  const security: Record<string, string> = { 'security.protocol': config.KAFKA_SECURITY_PROTOCOL };
-  if (config.KAFKA_SASL_MECHANISM !== undefined) security['sasl.mechanisms'] = config.KAFKA_SASL_MECHANISM;
-  if (config.KAFKA_SASL_USERNAME !== undefined) security['sasl.username'] = config.KAFKA_SASL_USERNAME;
-  if (config.KAFKA_SASL_PASSWORD !== undefined) security['sasl.password'] = config.KAFKA_SASL_PASSWORD;
-  if (config.KAFKA_SSL_CA_LOCATION !== undefined) security['ssl.ca.location'] = config.KAFKA_SSL_CA_LOCATION;
-  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security, queues: { consumerKbytes: config.KAFKA_CONSUMER_QUEUE_KBYTES, producerKbytes: config.KAFKA_PRODUCER_QUEUE_KBYTES } };
+  return { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, security: kafkaSecurity(config), queues: { consumerKbytes: config.KAFKA_CONSUMER_QUEUE_KBYTES, producerKbytes: config.KAFKA_PRODUCER_QUEUE_KBYTES } };
 }
 
 function client(settings: KafkaSettings): KafkaJS.Kafka {
@@ -97,6 +93,8 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
     'group.id': options.groupId,
     'enable.auto.commit': false,
     'auto.offset.reset': options.startAt ?? 'earliest',
+    // Never the records of aborted transactions (exactly-once output, transactions.ts).
+    'isolation.level': 'read_committed',
     'partition.assignment.strategy': 'cooperative-sticky',
     // Without these the KafkaJS-compatible API hands out at most 32 messages per batch.
     'js.consumer.max.batch.size': options.maxBatchSize,
@@ -119,7 +117,8 @@ export function createConsumer(settings: KafkaSettings, options: ConsumerOptions
   return logThrough(consumer, settings.logger);
 }
 
-export function createProducer(settings: KafkaSettings, onHealth?: (health: ClientHealth) => void): Producer {
+/** `transactionalId`: a transactional producer (exactly-once output, transactions.ts). */
+export function createProducer(settings: KafkaSettings, onHealth?: (health: ClientHealth) => void, transactionalId?: string): Producer {
   const producer = client(settings).producer({
     'enable.idempotence': true,
     acks: -1,
@@ -127,6 +126,11 @@ export function createProducer(settings: KafkaSettings, onHealth?: (health: Clie
     'batch.num.messages': 10_000,
     'compression.type': 'lz4',
     'message.timeout.ms': 30_000,
+    // A worker killed mid-transaction leaves it open, and read_committed readers of the
+    // partitions it wrote wait behind it until the coordinator aborts it: 10 s, not the
+    // client's default 60 s (a batch's transaction takes milliseconds). A message may not
+    // wait longer than its transaction.
+    ...(transactionalId !== undefined && { 'transactional.id': transactionalId, 'transaction.timeout.ms': 10_000, 'message.timeout.ms': 10_000 }),
     // Unsent messages wait here (1 GiB by default); when it is full, a send fails and is retried.
     ...(settings.queues && { 'queue.buffering.max.kbytes': settings.queues.producerKbytes }),
     ...statistics(onHealth),
@@ -139,4 +143,9 @@ export function createProducer(settings: KafkaSettings, onHealth?: (health: Clie
 
 export function createAdmin(settings: KafkaSettings): Admin {
   return client(settings).admin();
+}
+
+/** An admin client whose own log lines (a refused handshake, say) go to `logger` instead of the console. */
+export function createListeningAdmin(settings: KafkaSettings, logger: KafkaJS.Logger): Admin {
+  return client(settings).admin({ kafkaJS: { logger } });
 }

@@ -58,6 +58,11 @@ export interface PartitionConsumerOptions {
   revokeGraceMs: number;
   commitTimeoutMs: number;
   logger: Logger;
+  /**
+   * The handler commits each batch's offsets itself (in a transaction with its outputs): once
+   * it resolves, the batch counts as committed. Otherwise they are committed here, after it.
+   */
+  commitsInHandler?: boolean;
   /** Handles one batch; resolves once its outputs are acknowledged. A rejection rewinds the partition, unless it is no longer owned. */
   handle(batch: Batch, lease: PartitionLease): Promise<void>;
   /** After the broker accepted offsets up to `offset` (the next to read), with the batches that covers. */
@@ -196,6 +201,12 @@ export class PartitionConsumer {
   private async commitNow(): Promise<void> {
     this.committer?.flush();
     await this.commits?.queued();
+  }
+
+  /** The client, for what must name it (a transaction's offsets carry its group metadata). */
+  client(): Consumer {
+    if (this.consumer === null) throw new Error('the consumer has not started');
+    return this.consumer;
   }
 
   /** Takes no more batches (the worker cannot go on); those taken finish or fail, and stop() still drains. */
@@ -397,6 +408,10 @@ export class PartitionConsumer {
     // Revoked while it was handled (not within the grace period): its next owner reads it again.
     if (!lease.owned()) return;
     const report: BatchReport = { topic: batch.topic, partition: batch.partition, firstOffset: (batch.messages[0] as Message).offset, lastOffset: batch.lastOffset(), consumed: batch.messages.length };
+    if (this.options.commitsInHandler === true) {
+      this.options.committed?.(lease, BigInt(batch.lastOffset()) + 1n, [report]);
+      return;
+    }
     const target: LeasedTarget = { topic: lease.topic, partition: lease.partition, owned: () => lease.held(), lease };
     (this.committer as Committer).decided(lease.key, target, BigInt(batch.lastOffset()) + 1n, report);
   }

@@ -7,12 +7,13 @@
 // Every transactions partition is claimed in the feature store before its first batch (an
 // epoch that fences its previous owner, and the journal of what that owner decided but did not
 // commit): a redelivered transaction is decided on what it observed the first time.
+import { randomUUID } from 'node:crypto';
 import type { Claim } from '../features/store.js';
 import type { JournalRecord, JournalTarget } from '../features/journal.js';
 import type { EventLimits } from '../contract/decode.js';
 import { parseLabel } from '../contract/label.js';
 import { parseTransaction } from '../contract/transaction.js';
-import { KafkaError, PartitionFencedError } from '../contract/errors.js';
+import { PartitionFencedError } from '../contract/errors.js';
 import { isLabelEntity } from '../features/definitions.js';
 import { recordOutcomes, recordStages } from '../observability/batch-metrics.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,9 +22,12 @@ import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { processLabels } from '../pipeline/process-labels.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
-import { impaired, type ClientHealth } from './client-stats.js';
+import type { ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
-import { batchOutputs, sendOutputs } from './outputs.js';
+import { KafkaUsability } from './kafka-usability.js';
+import { OutputPath } from './output-path.js';
+import { TransactionalOutputs, type TransactionEntry } from './transactions.js';
+import { batchOutputs } from './outputs.js';
 import { PartitionConsumer, type Batch, type BatchReport, type Message, type PartitionLease } from './partition-consumer.js';
 import { ProgressWatch } from './progress.js';
 
@@ -52,6 +56,10 @@ export interface WorkerOptions {
   dlqMaxValueBytes: number;
   /** Not healthy once transactions have waited this long with no batch finished (progress.ts). */
   stallMs: number;
+  /** exactly-once: each batch's outputs and offsets in one Kafka transaction (transactions.ts). */
+  guarantee: 'at-least-once' | 'exactly-once';
+  /** exactly-once: how long a finished batch may wait to share a transaction with others. */
+  commitIntervalMs: number;
 }
 
 /** Where tests put a fault in: around the producer the worker creates. */
@@ -68,13 +76,6 @@ export interface DrainResult {
 const COMMIT_TIMEOUT_MS = 30_000;
 /** How long a revoked partition's batch in flight may take to finish and commit. */
 const REVOKE_GRACE_MS = 5_000;
-/**
- * Outputs unacknowledged this long mean Kafka is not taking writes (brokers down, fewer
- * in-sync replicas than min.insync.replicas): the worker reports not-ready while it waits.
- * A healthy produce with acks=all takes milliseconds.
- */
-const OUTPUT_STALL_MS = 5_000;
-
 /** A transactions partition as this worker claimed it: its journal target, and what its journal held. */
 interface PartitionClaim {
   target: JournalTarget;
@@ -83,24 +84,19 @@ interface PartitionClaim {
 }
 
 export class DetectorWorker {
-  private producer: Producer | null = null;
+  private outputs: OutputPath | null = null;
   private transactions: PartitionConsumer | null = null;
   private labels: PartitionConsumer | null = null;
   private stopping = false;
   private starting: Promise<void> | null = null;
   private running = false;
   private degraded = false;
-  /** Outputs waiting for Kafka's acknowledgement, by when they were sent. */
-  private readonly sending = new Set<{ since: number }>();
-  private stalled = false;
-  private stallCheck: NodeJS.Timeout | null = null;
-  /** Per client, whether its last two statistics said it cannot work (client-stats.ts, impaired). */
-  private readonly impairment = new Map<string, [boolean, boolean]>();
   private readonly onBatchListeners: ((report: BatchReport) => void)[] = [];
   private readonly onFatalListeners: ((err: Error) => void)[] = [];
   /** A client error the worker cannot go on after; the process should end (run.ts exits non-zero). */
   private fatal: Error | null = null;
   private readonly progress: ProgressWatch;
+  private readonly kafkaUsability: KafkaUsability;
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
 
@@ -112,6 +108,7 @@ export class DetectorWorker {
     private readonly seams: WorkerSeams = {},
   ) {
     this.progress = new ProgressWatch(options.stallMs);
+    this.kafkaUsability = new KafkaUsability(logger);
   }
 
   /** Connects, joins the groups and starts consuming; resolves once consumption has started. */
@@ -127,9 +124,18 @@ export class DetectorWorker {
   }
 
   private async connectAndRun(): Promise<void> {
-    const producer = createProducer(this.kafka, (health) => this.noteHealth('producer', health));
-    this.producer = this.seams.wrapProducer?.(producer) ?? producer;
-    await this.producer.connect();
+    const exactlyOnce = this.options.guarantee === 'exactly-once';
+    // One transactional id per worker process: zombies are fenced by the group's generation (KIP-447).
+    const created = createProducer(this.kafka, (health) => this.noteHealth('producer', health), exactlyOnce ? `${this.options.kafka.clientId}-${this.options.groupId}-${randomUUID()}` : undefined);
+    const producer = this.seams.wrapProducer?.(created) ?? created;
+    await producer.connect();
+    const transactional = exactlyOnce
+      ? new TransactionalOutputs(producer, () => (this.transactions as PartitionConsumer).client(), this.options.commitIntervalMs, this.logger, {
+          aborted: () => this.metrics.transactions.inc({ result: 'aborted' }),
+          committed: () => this.metrics.transactions.inc({ result: 'committed' }),
+        })
+      : undefined;
+    this.outputs = new OutputPath(producer, { stalled: () => this.updateReady(), fatal: (err) => this.failed(err) }, this.logger, transactional);
     const { topics, groupId } = this.options;
     this.transactions = this.consumer('transactions', groupId, topics.transactions, (batch, lease) => this.decide(batch, lease));
     await this.transactions.start();
@@ -139,8 +145,6 @@ export class DetectorWorker {
       await this.labels.start();
     }
     this.running = true;
-    this.stallCheck = setInterval(() => this.checkStall(), 1000);
-    this.stallCheck.unref();
     this.updateReady();
     this.logger.info({ topic: topics.transactions, group: groupId, labels: this.labels !== null ? { topic: topics.labels, group: this.options.labelsGroupId } : null }, 'worker consuming');
   }
@@ -160,6 +164,8 @@ export class DetectorWorker {
       maxBackoffMs: o.maxBackoffMs,
       revokeGraceMs: REVOKE_GRACE_MS,
       commitTimeoutMs: COMMIT_TIMEOUT_MS,
+      // Exactly-once: a transactions batch's offsets are committed in its transaction.
+      commitsInHandler: name === 'transactions' && o.guarantee === 'exactly-once',
       logger: this.logger,
       handle,
       committed: (lease, offset, reports) => this.committed(name, lease, offset, reports),
@@ -175,25 +181,9 @@ export class DetectorWorker {
     });
   }
 
-  /**
-   * Not ready while a client's statistics have said, twice running (2 s apart), that it cannot
-   * work: an assigned partition without a reachable leader (it can read nothing from it), or
-   * most of the cluster's brokers down (its writes cannot find their in-sync replicas). A
-   * worker with no traffic sees no error of its own, and would otherwise stay ready.
-   */
+  /** A client's statistics: not ready while Kafka is not usable (kafka-usability.ts). */
   private noteHealth(client: string, health: ClientHealth): void {
-    const [, last] = this.impairment.get(client) ?? [false, false];
-    const wasBlind = this.blind();
-    this.impairment.set(client, [last, impaired(health)]);
-    const blind = this.blind();
-    if (blind === wasBlind) return;
-    if (blind) this.logger.warn({ client, ...health }, 'Kafka is not usable (partitions without a reachable leader, or most brokers down); not ready until it is');
-    else this.logger.info({ client }, 'Kafka is usable again');
-    this.updateReady();
-  }
-
-  private blind(): boolean {
-    return [...this.impairment.values()].some(([a, b]) => a && b);
+    if (this.kafkaUsability.note(client, health)) this.updateReady();
   }
 
   /**
@@ -207,7 +197,6 @@ export class DetectorWorker {
     // the clients are stopped from a known state and the process still exits cleanly.
     await this.starting?.catch(() => undefined);
     this.running = false;
-    if (this.stallCheck !== null) clearInterval(this.stallCheck);
     this.updateReady();
     // One deadline for the whole drain. Leaving the group and the final flush keep their share:
     // a client closing in the middle of a rebalance waits for it (up to session.timeout.ms).
@@ -215,8 +204,7 @@ export class DetectorWorker {
     const leftBy = deadline - Math.min(3_000, this.options.drainBudgetMs / 5);
     const commitsBy = leftBy - Math.min(5_000, this.options.drainBudgetMs / 5);
     const [tx, labels] = await Promise.all([this.transactions?.stop(commitsBy, leftBy) ?? [], this.labels?.stop(commitsBy, leftBy) ?? []]);
-    await this.producer?.flush({ timeout: Math.max(500, deadline - Date.now()) }).catch(() => undefined);
-    await this.producer?.disconnect();
+    await this.outputs?.close(Math.max(500, deadline - Date.now()));
     const uncommitted = [...tx, ...labels];
     for (const u of uncommitted) this.logger.error(u, 'drained with decided offsets the broker did not accept; the partition\'s next owner reads them again');
     this.logger.info({ uncommitted: uncommitted.length }, 'worker stopped');
@@ -247,7 +235,7 @@ export class DetectorWorker {
   }
 
   ready(): boolean {
-    return this.running && !this.stopping && !this.degraded && !this.stalled && !this.blind() && this.fatal === null;
+    return this.running && !this.stopping && !this.degraded && !(this.outputs?.stalled() ?? false) && !this.kafkaUsability.blind() && this.fatal === null;
   }
 
   private updateReady(): void {
@@ -305,7 +293,7 @@ export class DetectorWorker {
     if (!lease.owned()) return false;
     const out = batchOutputs(batch, outcome.decided, outcome.rejected, this.options.topics, this.options.emitDecisions, this.options.dlqMaxValueBytes);
     const t0 = performance.now();
-    await this.send(out, lease);
+    await this.send(out, lease, { topic: batch.topic, partition: batch.partition, next: BigInt(batch.lastOffset()) + 1n });
     this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
     recordOutcomes(this.metrics, outcome.decided, outcome.rejected.map((r) => r.error.code));
     this.recovered();
@@ -335,19 +323,8 @@ export class DetectorWorker {
   }
 
   /** Produces a batch's outputs, retried until Kafka acknowledged them (or the partition is no longer ours). */
-  private async send(out: ReturnType<typeof batchOutputs>, lease: PartitionLease): Promise<void> {
-    if (out.length === 0) return;
-    const pending = { since: Date.now() };
-    this.sending.add(pending);
-    try {
-      await withRetry(() => sendOutputs(this.producer as Producer, out), this.retrying('kafka', lease));
-    } catch (err) {
-      if (err instanceof KafkaError && err.fatal) this.failed(err);
-      throw err;
-    } finally {
-      this.sending.delete(pending);
-      this.checkStall();
-    }
+  private send(out: ReturnType<typeof batchOutputs>, lease: PartitionLease, offset?: TransactionEntry['offset']): Promise<void> {
+    return (this.outputs as OutputPath).send(out, this.retrying('kafka', lease), offset);
   }
 
   /** A fatal client error: not healthy nor ready from now on, and the listeners told (once). */
@@ -359,19 +336,6 @@ export class DetectorWorker {
     this.logger.error({ err: err.message }, 'fatal Kafka client error: the worker cannot go on with this client and stops; the process exits non-zero so it is restarted');
     this.updateReady();
     for (const listener of this.onFatalListeners) listener(err);
-  }
-
-  /** Not ready while some outputs have waited longer than OUTPUT_STALL_MS for Kafka. */
-  private checkStall(): void {
-    const now = Date.now();
-    let oldest = 0;
-    for (const s of this.sending) oldest = Math.max(oldest, now - s.since);
-    const stalled = oldest > OUTPUT_STALL_MS;
-    if (stalled === this.stalled) return;
-    this.stalled = stalled;
-    if (stalled) this.logger.warn({ waitingMs: oldest }, 'Kafka has not acknowledged outputs for a while; not ready until it does');
-    else this.logger.info('Kafka acknowledges outputs again');
-    this.updateReady();
   }
 
   /** The broker accepted a partition's offsets: its journal entries below them are dropped, its batches reported. */

@@ -14,6 +14,7 @@ export function createMetrics(registry: Registry) {
     events: new Counter({ name: 'fraud_detector_events_total', help: 'Consumed events by outcome (allow, review, block, dead_letter).', labelNames: ['outcome'] as const, registers: r }),
     deadLetters: new Counter({ name: 'fraud_detector_dead_letters_total', help: 'Events sent to the dead-letter topic, by error code.', labelNames: ['code'] as const, registers: r }),
     labels: new Counter({ name: 'fraud_detector_labels_total', help: 'Labels read from the labels topic, by outcome (valid: applied to features, a redelivered one changing nothing; dead_letter).', labelNames: ['outcome'] as const, registers: r }),
+    transactions: new Counter({ name: 'fraud_detector_transactions_total', help: 'Exactly-once: Kafka transactions of batch outputs and offsets, by result (committed, aborted).', labelNames: ['result'] as const, registers: r }),
     inFlightBytes: new Gauge({ name: 'fraud_detector_inflight_bytes', help: 'Bytes of the batches in flight (keys and values), per consumer; at most MAX_INFLIGHT_BYTES.', labelNames: ['consumer'] as const, registers: r }),
     pausedPartitions: new Gauge({ name: 'fraud_detector_paused_partitions', help: 'Partitions paused because the batches in flight filled their bound (a dependency is slow or down); the member keeps polling.', labelNames: ['consumer'] as const, registers: r }),
     futureEvents: new Counter({ name: 'fraud_detector_future_events_total', help: 'Events dated more than MAX_FUTURE_SKEW_MS ahead of the clock: decided on the windows as of that bound, not applied to features.', registers: r }),
@@ -67,6 +68,7 @@ export function initialiseMetrics(metrics: Metrics): void {
     metrics.inFlightBytes.set({ consumer }, 0);
     metrics.pausedPartitions.set({ consumer }, 0);
   }
+  for (const result of ['committed', 'aborted']) metrics.transactions.inc({ result }, 0);
   metrics.lateEvents.inc(0);
   metrics.futureEvents.inc(0);
   metrics.duplicateEvents.inc(0);

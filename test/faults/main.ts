@@ -18,6 +18,7 @@ async function main(): Promise<number> {
       json: { type: 'string' },
       keep: { type: 'boolean', default: false },
       seed: { type: 'string', default: '42' },
+      guarantee: { type: 'string', default: 'at-least-once' },
     },
   });
   const profile = PROFILES[values.profile as Profile['name']];
@@ -29,7 +30,7 @@ async function main(): Promise<number> {
   mkdirSync(runDir, { recursive: true });
   const say = (line: string): void => console.log(`[faults] ${line}`);
   const cluster = new FaultCluster(faultServices(), join(runDir, 'services.log'));
-  const suite: SuiteContext = { services: cluster.services, cluster, profile, runId, runDir, seed: Number(values.seed), keep: values.keep, say };
+  const suite: SuiteContext = { services: cluster.services, cluster, profile, runId, runDir, seed: Number(values.seed), keep: values.keep, guarantee: values.guarantee === 'exactly-once' ? 'exactly-once' : 'at-least-once', say };
   say(`profile ${profile.name}, scenarios ${scenarios.join(', ')}; logs in ${runDir}`);
   const started = Date.now();
   const outcomes: ScenarioOutcome[] = [];

@@ -56,6 +56,8 @@ export function isError(o: ScenarioOutcome): o is ScenarioError {
 export function failures(o: ScenarioOutcome): string[] {
   if (isError(o)) return [`not run to its verdict: ${o.error}`];
   const out = COLUMNS.filter((c) => c.mustBeZero && typeof c.value(o) === 'number' && c.value(o) !== 0).map((c) => `${c.title}: ${c.value(o)}`);
+  if (o.guarantee === 'exactly-once' && o.verdict.redelivered > 0) out.push(`redelivered: ${o.verdict.redelivered} (exactly-once: read_committed must see each input once)`);
+  if (o.guarantee === 'exactly-once' && o.verdict.duplicateAlerts > 0) out.push(`duplicate alerts: ${o.verdict.duplicateAlerts} (exactly-once: read_committed must see each alert once)`);
   if (o.producer.failed > 0) out.push(`the producer could not send ${o.producer.failed} messages: the input is not what was planned`);
   if (!o.cleanRun.caughtUp || o.cleanRun.exit !== 0) out.push(`the clean reference run failed (caught up: ${o.cleanRun.caughtUp}, exit ${o.cleanRun.exit}): no Redis comparison`);
   return out;

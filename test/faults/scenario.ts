@@ -56,6 +56,8 @@ async function infrastructureLane(ctx: FaultContext, p: Profile): Promise<void> 
   for (const step of steps) await step();
 }
 
+export type Guarantee = 'at-least-once' | 'exactly-once';
+
 export interface SuiteContext {
   services: FaultServices;
   cluster: FaultCluster;
@@ -64,6 +66,7 @@ export interface SuiteContext {
   runDir: string;
   seed: number;
   keep: boolean;
+  guarantee: Guarantee;
   say: (line: string) => void;
   /** The min.insync.replicas of the first scenario's transactions topic, read from the broker. */
   minInsyncReplicas?: Promise<{ topic: string; value: string | undefined }>;
@@ -86,6 +89,8 @@ export interface ScenarioResult {
   producer: ProducerSummary;
   caughtUp: boolean;
   cleanRun: { exit: number | null; caughtUp: boolean };
+  /** The workers' PROCESSING_GUARANTEE: with exactly-once, read_committed must see each input once (redelivered must be 0). */
+  guarantee: Guarantee;
   timeline: string[];
   /** Warnings and errors the workers logged, by message, most frequent first. */
   workerLogs: { line: string; count: number }[];
@@ -216,7 +221,7 @@ export async function prepareScenario(suite: SuiteContext, scenario: string): Pr
     timeline.push(line);
     suite.say(`  ${scenario} ${line}`);
   };
-  const env = detectorEnv(suite.services, workerSettings(names, names.outputs, names.base, names.base));
+  const env = detectorEnv(suite.services, { ...workerSettings(names, names.outputs, names.base, names.base), PROCESSING_GUARANTEE: suite.guarantee });
   await createTopics(env, join(logDir, 'topics.log'));
   // Checked while the workers start; caught here so a failure waits for its await.
   const replication = checkReplication(suite, names).then(() => null, (err: Error) => err);
@@ -268,7 +273,7 @@ async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promi
 /** The clean run, then the outputs and the Redis states verified; the scenario's topics and keys deleted. */
 async function concludeScenario(suite: SuiteContext, e: ExercisedScenario): Promise<ScenarioResult> {
   const { names, ctx } = e;
-  const [cleanRun, topics] = await Promise.all([e.cleanRun, readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq])]);
+  const [cleanRun, topics] = await Promise.all([e.cleanRun, readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq], 120_000, suite.guarantee === 'exactly-once')]);
   const verdict = verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) });
   const [faultStates, cleanStates] = await Promise.all([readPrefix(suite.services.redisUrl, names.base), readPrefix(suite.services.redisUrl, `${names.base}-clean`)]);
   // The workers run the built-in feature set (no FEATURES_FILE) at the configured lateness.
@@ -286,6 +291,7 @@ async function concludeScenario(suite: SuiteContext, e: ExercisedScenario): Prom
     producer: e.producer,
     caughtUp: e.caughtUp,
     cleanRun,
+    guarantee: suite.guarantee,
     timeline: e.timeline,
     workerLogs: summariseLogs(e.fleet.all().map((w) => w.log)),
     logDir: e.logDir,

@@ -34,6 +34,8 @@ export interface OutputVerdict {
   orphans: number;
   /** Alerts that are no non-allow decision, plus non-allow decisions with no alert (must be 0). */
   alertMismatches: number;
+  /** Transactions with more than one alert (at-least-once allows them; exactly-once must have none). */
+  duplicateAlerts: number;
   /** A few of each problem, to start looking from. */
   examples: string[];
 }
@@ -87,7 +89,13 @@ export function verifyOutputs(o: OutputsToVerify): OutputVerdict {
   const counts = countOutcomes(byPosition, note);
   const redeliveredChanged = countChanged(decisionsById, note);
   const alertMismatches = compareAlerts(o.decisions, o.alerts, note);
-  return { eventsIn: o.inputs.length, duplicateInputs, ...counts, redeliveredChanged, orphans, alertMismatches, examples };
+  const alertsById = new Map<string, number>();
+  for (const a of o.alerts) {
+    const id = transactionIdOf(a.value);
+    if (id !== null) alertsById.set(id, (alertsById.get(id) ?? 0) + 1);
+  }
+  const duplicateAlerts = [...alertsById.values()].filter((n) => n > 1).length;
+  return { eventsIn: o.inputs.length, duplicateInputs, ...counts, redeliveredChanged, orphans, alertMismatches, duplicateAlerts, examples };
 }
 
 function countOutcomes(inputs: Map<string, InputOutcome>, note: (text: string) => void): Pick<OutputVerdict, 'decided' | 'deadLettered' | 'redelivered' | 'lost' | 'misrouted'> {

@@ -54,9 +54,13 @@ export interface ConsumedMessage {
   offset: string;
 }
 
-/** Reads `topic` from the beginning until `count` messages arrived or `timeoutMs` passed (then returns what it has). */
-export async function consumeAll(topic: string, count: number, timeoutMs = 30_000): Promise<ConsumedMessage[]> {
-  const consumer = kafka().consumer({ 'group.id': uniqueName('reader'), 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': -1 });
+/**
+ * Reads `topic` from the beginning until `count` messages arrived or `timeoutMs` passed (then
+ * returns what it has). `isolation`: read_committed (librdkafka's default) skips the records of
+ * aborted transactions; read_uncommitted sees them.
+ */
+export async function consumeAll(topic: string, count: number, timeoutMs = 30_000, isolation: 'read_committed' | 'read_uncommitted' = 'read_committed'): Promise<ConsumedMessage[]> {
+  const consumer = kafka().consumer({ 'group.id': uniqueName('reader'), 'auto.offset.reset': 'earliest', 'enable.auto.commit': false, 'js.consumer.max.batch.size': -1, 'isolation.level': isolation });
   const out: ConsumedMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics: [topic] });

@@ -30,9 +30,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REVIEW_THRESHOLD: '0.9', BLOCK_THRESHOLD: '0.5' })).toThrow(/BLOCK_THRESHOLD must be at least REVIEW_THRESHOLD/);
   });
 
-  it('builds the Kafka client\'s TLS and SASL settings, and refuses SASL without credentials', () => {
-    const c = loadConfig({ KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'fd', KAFKA_SASL_PASSWORD: 'secret', KAFKA_SSL_CA_LOCATION: '/etc/kafka/ca.pem' });
-    expect(kafkaSettings(c).security).toEqual({ 'security.protocol': 'sasl_ssl', 'sasl.mechanisms': 'SCRAM-SHA-512', 'sasl.username': 'fd', 'sasl.password': 'secret', 'ssl.ca.location': '/etc/kafka/ca.pem' });
+  it('builds the Kafka client\'s SASL settings, and refuses SASL without credentials (TLS: kafka-security.test.ts)', () => {
+    const c = loadConfig({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'fd', KAFKA_SASL_PASSWORD: 'secret' });
+    expect(kafkaSettings(c).security).toEqual({ 'security.protocol': 'sasl_plaintext', 'sasl.mechanisms': 'SCRAM-SHA-512', 'sasl.username': 'fd', 'sasl.password': 'secret' });
     expect(kafkaSettings(loadConfig({})).security).toEqual({ 'security.protocol': 'plaintext' });
     expect(() => loadConfig({ KAFKA_SECURITY_PROTOCOL: 'sasl_ssl' })).toThrow(/KAFKA_SECURITY_PROTOCOL: sasl_plaintext and sasl_ssl need KAFKA_SASL_MECHANISM/);
   });

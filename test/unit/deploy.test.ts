@@ -1,10 +1,12 @@
 // The deployment kit: every Kubernetes manifest validates against its schema (kubernetes-models,
 // with the KEDA and Prometheus Operator packages), and the manifests agree with the code: the
-// environment is exactly settings the configuration accepts, the probes are the server's paths on
+// environment is exactly settings the configuration accepts, credentials are files from mounted
+// Secrets (none in the environment) with TLS and the Redis ACL user, the probes are the server's paths on
 // its port, the grace period outlasts the drain, the autoscaler stops at the partition count, the
 // mounted rules and alert rules are the repository's, and the image runs the tested install scripts.
 // Every alert has a unit test in which it fires and one in which it stays silent, and a runbook section.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse } from 'yaml';
@@ -18,7 +20,7 @@ import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObj
 import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
-import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
+import { CONFIG_KEYS, loadConfig, redisTlsOn } from '../../src/config.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { startHealthServer } from '../../src/observability/health-server.js';
 import { Registry } from 'prom-client';
@@ -32,9 +34,38 @@ const docs: { file: string; doc: Doc }[] = readdirSync(DIR)
   .flatMap((file) => parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => ({ file, doc: d.toJS() as Doc })));
 const find = <T,>(kind: string, name?: string): T => docs.find((d) => d.doc.kind === kind && (name === undefined || d.doc.metadata.name === name))?.doc as T;
 
-/** The configuration a pod runs with: the ConfigMap and the credentials Secret. */
-const podConfig = (): ReturnType<typeof loadConfig> =>
-  loadConfig({ ...find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data, ...find<{ stringData: Record<string, string> }>('Secret', 'fraud-detector-credentials').stringData });
+interface SecretVolume { name: string; secret?: { secretName: string; defaultMode?: number } }
+const secretData = (name: string): Record<string, string> => find<{ stringData: Record<string, string> }>('Secret', name).stringData;
+const container0 = (): Container => find<DeploymentDoc>('Deployment').spec.template.spec.containers[0] as Container;
+
+/** Each mounted Secret's files, written under a temporary directory standing for its mount path. */
+function mountedSecrets(): { mountPath: string; secretName: string; dir: string }[] {
+  const volumes = (find<{ spec: { template: { spec: { volumes: SecretVolume[] } } } }>('Deployment').spec.template.spec.volumes);
+  const root = mkdtempSync(join(tmpdir(), 'fd-pod-secrets-'));
+  return container0().volumeMounts.flatMap((m) => {
+    const secretName = volumes.find((v) => v.name === m.name)?.secret?.secretName;
+    if (secretName === undefined) return [];
+    const dir = join(root, m.name);
+    mkdirSync(dir);
+    for (const [key, value] of Object.entries(secretData(secretName))) writeFileSync(join(dir, key), value);
+    return [{ mountPath: m.mountPath, secretName, dir }];
+  });
+}
+
+/** The environment a pod runs with: the ConfigMap, the variables set from Secrets, and the Secrets' files where their mounts put them. */
+function podEnv(): Record<string, string> {
+  const mounts = mountedSecrets();
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data)) {
+    const mount = mounts.find((m) => value.startsWith(`${m.mountPath}/`));
+    env[key] = mount === undefined ? value : join(mount.dir, value.slice(mount.mountPath.length + 1));
+  }
+  for (const e of container0().env) {
+    if (e.valueFrom?.secretKeyRef) env[e.name] = secretData(e.valueFrom.secretKeyRef.name)[e.valueFrom.secretKeyRef.key] ?? '';
+  }
+  return env;
+}
+const podConfig = (): ReturnType<typeof loadConfig> => loadConfig(podEnv());
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   ConfigMap, Secret, Service, Deployment, PodDisruptionBudget, NetworkPolicy, ScaledObject, TriggerAuthentication, PodMonitor, PrometheusRule,
@@ -42,7 +73,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 
 interface Container {
   ports: { name: string; containerPort: number }[];
-  env: { name: string }[];
+  env: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   envFrom: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   readinessProbe: { httpGet: { path: string; port: string } };
   livenessProbe: { httpGet: { path: string; port: string } };
@@ -67,13 +98,38 @@ describe('Kubernetes manifests', () => {
 
   it('set only environment variables the configuration accepts, with values it accepts', () => {
     const config = find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data;
-    const secret = find<{ stringData: Record<string, string> }>('Secret', 'fraud-detector-credentials').stringData;
-    const container = find<DeploymentDoc>('Deployment').spec.template.spec.containers[0] as Container;
-    const names = [...Object.keys(config), ...Object.keys(secret), ...container.env.map((e) => e.name)];
+    const container = container0();
+    const names = [...Object.keys(config), ...container.env.map((e) => e.name)];
     expect(names.filter((n) => !CONFIG_KEYS.includes(n))).toEqual([]);
-    expect(container.envFrom).toEqual([{ configMapRef: { name: 'fraud-detector-config' } }, { secretRef: { name: 'fraud-detector-credentials' } }]);
-    const loaded = loadConfig({ ...config, ...secret, KAFKA_CLIENT_ID: 'fraud-detector-abc12' });
+    expect(container.envFrom).toEqual([{ configMapRef: { name: 'fraud-detector-config' } }]);
+    const loaded = loadConfig({ ...podEnv(), KAFKA_CLIENT_ID: 'fraud-detector-abc12' });
     expect(loaded.KAFKA_SECURITY_PROTOCOL).toBe('sasl_ssl');
+  });
+
+  it('connect with the secured settings: secrets and CAs as files from Secrets, the Redis ACL user, TLS everywhere', () => {
+    const config = find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data;
+    const container = container0();
+    // No secret in the ConfigMap nor in the environment; every file setting is in a mounted Secret, at a key it has.
+    expect(Object.keys(config).filter((k) => /PASSWORD$/.test(k))).toEqual([]);
+    expect(new URL(config.REDIS_URL ?? '').password).toBe('');
+    expect(container.env.filter((e) => /PASSWORD/.test(e.name))).toEqual([]);
+    const mounts = mountedSecrets();
+    for (const key of ['KAFKA_SASL_PASSWORD_FILE', 'KAFKA_SSL_CA_LOCATION', 'REDIS_PASSWORD_FILE', 'REDIS_TLS_CA_FILE']) {
+      const path = config[key] ?? '';
+      const mount = mounts.find((m) => path.startsWith(`${m.mountPath}/`));
+      expect(mount, key).toBeDefined();
+      expect(Object.keys(secretData(mount?.secretName ?? '')), key).toContain(path.slice((mount?.mountPath.length ?? 0) + 1));
+    }
+    const volumes = find<{ spec: { template: { spec: { volumes: SecretVolume[] } } } }>('Deployment').spec.template.spec.volumes;
+    for (const v of volumes.filter((v) => v.secret)) expect(v.secret?.defaultMode, v.name).toBe(0o440);
+    const loaded = podConfig();
+    expect(loaded).toMatchObject({ KAFKA_SECURITY_PROTOCOL: 'sasl_ssl', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: secretData('fraud-detector-kafka').username, KAFKA_SSL_ENDPOINT_IDENTIFICATION: 'https' });
+    expect(loaded.KAFKA_SASL_PASSWORD).toBe(secretData('fraud-detector-kafka').password);
+    expect(loaded).toMatchObject({ REDIS_USERNAME: 'fd-detector', REDIS_PASSWORD: secretData('fraud-detector-redis').password, REDIS_KEY_PREFIX: 'fd' });
+    expect(redisTlsOn(loaded)).toBe(true);
+    // KEDA reads the lag as the worker's own principal, from the same Secret.
+    const auth = find<{ spec: { secretTargetRef: { parameter: string; name: string; key: string }[] } }>('TriggerAuthentication').spec.secretTargetRef;
+    expect(auth.every((r) => r.name === 'fraud-detector-kafka' && r.key in secretData('fraud-detector-kafka'))).toBe(true);
   });
 
   it('probe the server\'s paths on its port, and give the drain time to finish', async () => {
@@ -97,7 +153,7 @@ describe('Kubernetes manifests', () => {
     // The rules, the lists and the Kafka CA are mounted where the configuration reads them.
     const mounts = Object.fromEntries(container.volumeMounts.map((m) => [m.name, m.mountPath]));
     expect([mounts.rules, mounts.lists]).toEqual([config.RULES_DIR, config.LISTS_DIR]);
-    expect(config.KAFKA_SSL_CA_LOCATION?.startsWith(`${mounts['kafka-ca'] ?? '?'}/`)).toBe(true);
+    expect(find<{ data: Record<string, string> }>('ConfigMap', 'fraud-detector-config').data.KAFKA_SSL_CA_LOCATION?.startsWith(`${mounts.kafka ?? '?'}/`)).toBe(true);
   });
 
   it('scale on the consumer group\'s lag, to at most one worker per partition', () => {

@@ -162,7 +162,7 @@ describe('fault suite verifier: Redis states', () => {
 
 describe('fault suite verdict', () => {
   /** A scenario's result around a verdict and a Redis comparison, everything else clean. */
-  function result(verdict: ReturnType<typeof verifyOutputs>, redisDiffering = 0): ScenarioResult {
+  function result(verdict: ReturnType<typeof verifyOutputs>, redisDiffering = 0, guarantee: ScenarioResult['guarantee'] = 'at-least-once'): ScenarioResult {
     return {
       scenario: 'worker-kill',
       seconds: 1,
@@ -177,6 +177,7 @@ describe('fault suite verdict', () => {
       producer: { sent: 22, malformed: 2, labels: 0, failed: 0, errors: [], seconds: 1 },
       caughtUp: true,
       cleanRun: { exit: 0, caughtUp: true },
+      guarantee,
       timeline: [],
       workerLogs: [],
       logDir: '',
@@ -190,5 +191,16 @@ describe('fault suite verdict', () => {
     const broken = result(verifyOutputs({ ...run, decisions: [...run.decisions, record('decisions', 0, 100, decisionJson(twice))] }), 1);
     expect(failures(broken)).toEqual(['redelivered, changed: 1', 'redis diff: 1']);
     expect(table([broken])).toMatch(/\| worker-kill \|\s+22 \|\s+20 \|\s+2 \|\s+1 \|\s+1 \|\s+0 \|/);
+  });
+
+  it('with exactly-once, fails a run whose read_committed outputs hold an input twice, even decided the same way', () => {
+    const run = goodRun();
+    const again = record('decisions', 0, 100, decisionJson(run.decided[4] as Decided));
+    const twice = verifyOutputs({ ...run, decisions: [...run.decisions, again] });
+    expect(failures(result(twice, 0, 'at-least-once'))).toEqual([]);
+    expect(failures(result(twice, 0, 'exactly-once'))).toEqual(['redelivered: 1 (exactly-once: read_committed must see each input once)']);
+    const alertAgain = verifyOutputs({ ...run, alerts: [...run.alerts, ...run.alerts.slice(0, 1)] });
+    expect(alertAgain.duplicateAlerts).toBe(run.alerts.length > 0 ? 1 : 0);
+    expect(failures(result(alertAgain, 0, 'exactly-once'))).toEqual(['duplicate alerts: 1 (exactly-once: read_committed must see each alert once)']);
   });
 });

@@ -1,9 +1,8 @@
 // Where the feature store's Redis is and how to reach it safely: the configuration's address,
 // credentials and TLS files, resolved once at start into plain data (it crosses to the store thread).
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { redisTlsOn, type Config } from '../../config.js';
 import { ConfigError } from '../../contract/errors.js';
+import { keyMatches, readPem as pem } from '../../pem-file.js';
 
 /** TLS to every server; certificates are always verified, the server's name included. */
 export interface RedisTls {
@@ -52,27 +51,10 @@ function tlsFiles(config: Config): RedisTls {
   if (config.REDIS_TLS_CERT_FILE !== undefined && config.REDIS_TLS_KEY_FILE !== undefined) {
     tls.cert = pem('REDIS_TLS_CERT_FILE', config.REDIS_TLS_CERT_FILE, 'certificate');
     tls.key = pem('REDIS_TLS_KEY_FILE', config.REDIS_TLS_KEY_FILE, 'private key');
-    if (!new X509Certificate(tls.cert).checkPrivateKey(createPrivateKey(tls.key))) {
+    if (!keyMatches(tls.cert, tls.key)) {
       throw new ConfigError(`REDIS_TLS_KEY_FILE: ${config.REDIS_TLS_KEY_FILE} is not the key of the certificate in REDIS_TLS_CERT_FILE`);
     }
   }
   if (config.REDIS_TLS_SERVERNAME !== undefined) tls.servername = config.REDIS_TLS_SERVERNAME;
   return tls;
-}
-
-/** A PEM file's text, checked to hold what it should; the error names the variable, never the content. */
-function pem(variable: string, file: string, holds: 'certificate' | 'private key'): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    if (holds === 'certificate') new X509Certificate(text);
-    else createPrivateKey(text);
-  } catch {
-    throw new ConfigError(`${variable}: ${file} holds no PEM ${holds}${holds === 'private key' ? ' (an encrypted key is not supported)' : ''}`);
-  }
-  return text;
 }
