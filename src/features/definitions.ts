@@ -1,5 +1,6 @@
 // The feature set: which entities are tracked over which windows, and the named
 // features (`<entity>.<aggregation>_<window>`) the model and rules see.
+import { AGGREGATIONS, type Aggregation } from './aggregations.js';
 import type { WindowSpec } from './windows.js';
 import { windowSpec } from './windows.js';
 import { compileFilter, MAX_FILTERS, type CompiledFilter } from './filters.js';
@@ -15,11 +16,7 @@ export type BuiltInEntity = keyof typeof BUILT_IN_ENTITIES;
  */
 export type EntityKind = string;
 
-export type Aggregation = 'count' | 'sum' | 'mean' | 'std' | 'min' | 'max' | 'distinct' | 'amount_ratio' | 'seconds_since_last' | LabelAggregation;
-
-/** Over labels: labelled transactions, confirmed frauds among them, and their ratio. */
-export type LabelAggregation = 'labelled_count' | 'fraud_count' | 'fraud_rate';
-export const LABEL_AGGREGATIONS: readonly LabelAggregation[] = ['labelled_count', 'fraud_count', 'fraud_rate'];
+export type { Aggregation } from './aggregations.js';
 
 /** The entities whose labels are tracked: labels name their account and, optionally, merchant. */
 export const LABEL_ENTITY: Partial<Record<string, EntityKind>> = { account: 'account_labels', merchant: 'merchant_labels' };
@@ -27,17 +24,28 @@ export const LABEL_ENTITY: Partial<Record<string, EntityKind>> = { account: 'acc
 /** How many distinct values a distinct count counts up to, unless a definition says otherwise. */
 export const DEFAULT_DISTINCT_LIMIT = 50;
 
-/** Aggregations over no window: `seconds_since_last` is since the entity's previous event. */
+/** Aggregations over no window (`seconds_since_last`: since the entity's previous event). */
 export function isWindowless(a: Aggregation): boolean {
-  return a === 'seconds_since_last';
+  return AGGREGATIONS[a].source === 'previous-event';
 }
 
 export function isLabelEntity(kind: EntityKind): boolean {
   return kind === 'account_labels' || kind === 'merchant_labels';
 }
 
-export function isLabelAggregation(a: Aggregation): a is LabelAggregation {
-  return (LABEL_AGGREGATIONS as readonly string[]).includes(a);
+/** Aggregations over the labels of an entity's transactions (labelled_count, fraud_count, fraud_rate). */
+export function isLabelAggregation(a: Aggregation): boolean {
+  return AGGREGATIONS[a].source === 'labels';
+}
+
+/** Only aggregations over payments in a window take a filter. */
+export function takesFilter(a: Aggregation): boolean {
+  return AGGREGATIONS[a].source === 'payments';
+}
+
+/** Only aggregations whose series keeps distinct values take `of` and `limit`. */
+export function countsDistinct(a: Aggregation): boolean {
+  return AGGREGATIONS[a].needs === 'distinct';
 }
 
 /** One feature as written in a definitions file (load.ts validates it). */
@@ -128,7 +136,7 @@ export function fieldOf(entityOrField: string): string {
 export function featureName(input: FeatureInput): string {
   if (input.name !== undefined) return `${input.entity}.${input.name}`;
   if (isWindowless(input.aggregation)) return `${input.entity}.${input.aggregation}`;
-  if (input.aggregation === 'distinct') return `${input.entity}.distinct_${input.of ?? ''}_${input.window ?? ''}`;
+  if (countsDistinct(input.aggregation)) return `${input.entity}.${input.aggregation}_${input.of ?? ''}_${input.window ?? ''}`;
   return `${input.entity}.${input.aggregation}_${input.window ?? ''}`;
 }
 
@@ -156,15 +164,16 @@ class SetBuilder {
     const field = (BUILT_IN_ENTITIES as Record<string, string>)[input.entity] ?? input.field;
     if (field === undefined) throw new Error(`${name}: ${input.entity} is not a built-in entity, so it needs a field`);
     const entry = this.entity(tracked, field, name);
-    if (input.filter !== undefined && (isWindowless(aggregation) || isLabelAggregation(aggregation))) throw new Error(`${name}: ${aggregation} takes no filter`);
+    if (input.filter !== undefined && !takesFilter(aggregation)) throw new Error(`${name}: ${aggregation} takes no filter`);
     if (isWindowless(aggregation)) return { name, entity: tracked, aggregation, window: '', series: -1, distinct: -1 };
     if (input.window === undefined) throw new Error(`${name}: a window is required`);
     const series = this.series(entry, input.window, input.filter);
     const spec = entry.windows[series] as WindowSpec;
-    if (aggregation === 'min' || aggregation === 'max') spec.extremes = true;
+    const { needs } = AGGREGATIONS[aggregation];
+    if (needs === 'extremes') spec.extremes = true;
     let distinct = -1;
-    if (aggregation === 'distinct') {
-      if (input.of === undefined) throw new Error(`${name}: distinct needs \`of\`, the field whose values it counts`);
+    if (needs === 'distinct') {
+      if (input.of === undefined) throw new Error(`${name}: ${aggregation} needs \`of\`, the field whose values it counts`);
       const of = fieldOf(input.of);
       const limit = input.limit ?? DEFAULT_DISTINCT_LIMIT;
       const fields = (spec.distinct ??= []);

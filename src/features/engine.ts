@@ -2,14 +2,15 @@
 // one store call for the whole batch, and derives the named features from the aggregates.
 import type { LabelEvent } from '../contract/label.js';
 import type { ParsedTransaction } from '../contract/transaction.js';
-import type { Aggregation, FeatureSet } from './definitions.js';
-import { EVENT_FEATURES, isLabelEntity } from './definitions.js';
+import { AGGREGATIONS, valueOffset, type Derive } from './aggregations.js';
+import type { FeatureSet } from './definitions.js';
+import { EVENT_FEATURES, isLabelEntity, isWindowless } from './definitions.js';
 import { idHash } from './id-hash.js';
 import type { FeatureClock } from './clock.js';
 import { filterMask } from './filters.js';
 import { entityHash, type JournalRecord, type JournalTarget, type RecordedRow } from './journal.js';
 import { DUPLICATE, TOO_LATE, type EntityBatch, type EntityEvent, type FeatureStore, type Observations } from './store.js';
-import { rowLayout } from './windows.js';
+import { ROW, rowLayout } from './windows.js';
 
 export type NamedFeatures = Record<string, Record<string, number>>;
 
@@ -72,7 +73,8 @@ interface Plan {
    * Per windowed feature: its entity, where its series' results start in the entity's row of
    * observations and, for min, max and distinct, where its own value is; where its value goes.
    */
-  windowed: { entity: number; at: number; valueAt: number; aggregation: Aggregation; column: number }[];
+  /** Per windowed feature: its tracked entity, where its series' values and its own value are in a row, how it is derived (null: seconds since the previous event), its column. */
+  windowed: { entity: number; at: number; valueAt: number; derive: Derive | null; column: number }[];
   /** Columns of event.amount, event.hour_of_day, event.day_of_week, account.seconds_since_last (-1: not in the set). */
   eventColumns: number[];
   accountEntity: number;
@@ -100,9 +102,9 @@ function planFor(set: FeatureSet): Plan {
         const entity = set.entities.findIndex((e) => e.entity === def.entity);
         const windows = set.entities[entity]?.windows ?? [];
         const at = def.series < 0 ? 0 : (rowLayout(windows).offsets[def.series] as number);
-        const extremes = windows[def.series]?.extremes === true ? 2 : 0;
-        const valueAt = def.aggregation === 'min' ? at + 3 : def.aggregation === 'max' ? at + 4 : def.aggregation === 'distinct' ? at + 3 + extremes + def.distinct : at;
-        return { entity, at, valueAt, aggregation: def.aggregation, column: set.names.indexOf(def.name) };
+        const kind = AGGREGATIONS[def.aggregation];
+        const valueAt = at + valueOffset(windows[def.series], kind.reads, def.distinct);
+        return { entity, at, valueAt, derive: isWindowless(def.aggregation) ? null : kind.derive, column: set.names.indexOf(def.name) };
       }),
       eventColumns: EVENT_FEATURES.map((name) => set.names.indexOf(name)),
       accountEntity: set.entities.findIndex((e) => e.entity === 'account'),
@@ -166,7 +168,7 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
     const slot = row * entityCount * 2;
     for (const f of plan.windowed) {
       const b = slots[slot + f.entity * 2] as number;
-      if (f.aggregation === 'seconds_since_last') {
+      if (f.derive === null) {
         const previous = b < 0 ? NaN : (observed.previousTimeMs[observed.row(b, slots[slot + f.entity * 2 + 1] as number)] as number);
         values[base + f.column] = secondsSince(times[row] as number, previous);
         continue;
@@ -174,7 +176,7 @@ export async function computeFeatures(events: readonly ParsedTransaction[], set:
       if (b < 0) continue; // the event lacks this entity: 0
       const row0 = observed.aggregateAt(b, slots[slot + f.entity * 2 + 1] as number);
       const at = row0 + f.at;
-      values[base + f.column] = aggregate(f.aggregation, a[at] as number, a[at + 1] as number, a[at + 2] as number, a[row0 + f.valueAt] as number, amount);
+      values[base + f.column] = f.derive(a[at + ROW.count] as number, a[at + ROW.sum] as number, a[at + ROW.sumSq] as number, a[row0 + f.valueAt] as number, amount);
     }
     const ab = plan.accountEntity >= 0 ? (slots[slot + plan.accountEntity * 2] as number) : -1;
     let previous = NaN;
@@ -300,35 +302,6 @@ function valueHashes(event: ParsedTransaction['event'], fields: readonly string[
 /** Since the entity's previous in-order event; NO_PREVIOUS_EVENT_SECONDS when there is none (or no entity). */
 function secondsSince(timeMs: number, previousMs: number): number {
   return Number.isNaN(previousMs) ? NO_PREVIOUS_EVENT_SECONDS : Math.max(0, (timeMs - previousMs) / 1000);
-}
-
-/** A feature's value from its series' count, sums and its own value (min, max, distinct); 0 for an empty window. */
-function aggregate(kind: Exclude<Aggregation, 'seconds_since_last'>, count: number, sum: number, sumSq: number, value: number, amount: number): number {
-  const mean = count > 0 ? sum / count : 0;
-  switch (kind) {
-    case 'min':
-    case 'max':
-      return Number.isNaN(value) ? 0 : value;
-    case 'distinct':
-      return value;
-    case 'count':
-      return count;
-    case 'sum':
-      return sum;
-    case 'mean':
-      return mean;
-    case 'std':
-      return count > 1 ? Math.sqrt(Math.max(0, sumSq / count - mean * mean)) : 0;
-    case 'amount_ratio':
-      return mean > 0 ? amount / mean : 1;
-    // A label event counts 1 and adds 1 when it says fraud, 0 when legit.
-    case 'labelled_count':
-      return count;
-    case 'fraud_count':
-      return sum;
-    case 'fraud_rate':
-      return mean;
-  }
 }
 
 /**

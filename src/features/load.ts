@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { FeatureDefinitionError } from '../contract/errors.js';
-import { BUILT_IN_ENTITIES, buildFeatureSet, featureName, fieldOf, isLabelAggregation, isWindowless, LABEL_AGGREGATIONS, LABEL_ENTITY, type Aggregation, type FeatureInput, type FeatureSet } from './definitions.js';
+import { AGGREGATION_NAMES } from './aggregations.js';
+import { BUILT_IN_ENTITIES, buildFeatureSet, countsDistinct, featureName, fieldOf, isLabelAggregation, isWindowless, LABEL_ENTITY, takesFilter, type FeatureInput, type FeatureSet } from './definitions.js';
 import { compileFilter, FilterSyntaxError, MAX_FILTERS } from './filters.js';
 import { parseDuration } from './windows.js';
 
-const AGGREGATIONS = ['count', 'sum', 'mean', 'std', 'min', 'max', 'distinct', 'amount_ratio', 'seconds_since_last', ...LABEL_AGGREGATIONS] as const satisfies readonly Aggregation[];
 const MIN_WINDOW_MS = 60_000;
 const MAX_WINDOW_MS = 90 * 86_400_000;
 const MAX_DISTINCT_LIMIT = 1000;
@@ -19,7 +19,7 @@ const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEFINITION = z.strictObject({
   entity: z.string().regex(/^[a-z][a-zA-Z0-9]*$/, 'a name of letters and digits, such as account, ip or bin'),
   field: z.string().regex(FIELD, 'an event field name, such as cardBin').optional(),
-  aggregation: z.enum(AGGREGATIONS),
+  aggregation: z.enum(AGGREGATION_NAMES),
   window: z
     .string()
     .regex(/^[1-9]\d*[mhd]$/, 'a whole number of minutes, hours or days, such as 10m, 1h or 7d')
@@ -109,9 +109,10 @@ function checkDefinition(input: FeatureInput, n: number, at: (key: string) => No
   if (isLabelAggregation(aggregation) && LABEL_ENTITY[entity] === undefined) {
     fail(at('entity'), `feature ${n}: ${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
   }
-  if (aggregation === 'distinct' && input.of === undefined) fail(at('aggregation'), `feature ${n}: distinct needs \`of\`: the entity or field whose distinct values it counts`);
-  if (aggregation !== 'distinct' && input.of !== undefined) fail(at('of'), `feature ${n}: of: only a distinct count takes \`of\``);
-  if (aggregation !== 'distinct' && input.limit !== undefined) fail(at('limit'), `feature ${n}: limit: only a distinct count takes \`limit\``);
+  const distinct = countsDistinct(aggregation);
+  if (distinct && input.of === undefined) fail(at('aggregation'), `feature ${n}: ${aggregation} needs \`of\`: the entity or field whose distinct values it counts`);
+  if (!distinct && input.of !== undefined) fail(at('of'), `feature ${n}: of: only a distinct count takes \`of\``);
+  if (!distinct && input.limit !== undefined) fail(at('limit'), `feature ${n}: limit: only a distinct count takes \`limit\``);
   if (input.of !== undefined && fieldOf(input.of) === (builtIn ? fieldOf(entity) : input.field)) {
     fail(at('of'), `feature ${n}: of: ${input.of} is the entity's own key, so its distinct count is always 1`);
   }
@@ -120,7 +121,7 @@ function checkDefinition(input: FeatureInput, n: number, at: (key: string) => No
 
 function checkFilter(input: FeatureInput, n: number, at: (key: string) => Node | null | undefined, fail: Fail): void {
   const { aggregation } = input;
-  if (isWindowless(aggregation) || isLabelAggregation(aggregation)) fail(at('filter'), `feature ${n}: filter: ${aggregation} takes no filter`);
+  if (!takesFilter(aggregation)) fail(at('filter'), `feature ${n}: filter: ${aggregation} takes no filter`);
   if (input.name === undefined) fail(at('filter'), `feature ${n}: a filtered feature needs a \`name\` (for example small_${featureName(input).split('.')[1] ?? ''})`);
   try {
     compileFilter(input.filter ?? '');

@@ -35,9 +35,16 @@ export interface DistinctSpec {
   limit: number;
 }
 
-/** Doubles a series writes per event into the observations: count, sum, sumSq, [min, max], [one per distinct field]. */
+/**
+ * Where a series' values are in an event's row of observations, from the series' start: count,
+ * sum and sum of squares, then (from `optional`) min and max when the series keeps extremes,
+ * then one distinct count per distinct field.
+ */
+export const ROW = { count: 0, sum: 1, sumSq: 2, optional: 3, min: 3, max: 4 } as const;
+
+/** Doubles a series writes per event into the observations (see ROW). */
 export function seriesWidth(w: WindowSpec): number {
-  return 3 + (w.extremes === true ? 2 : 0) + (w.distinct?.length ?? 0);
+  return ROW.optional + (w.extremes === true ? 2 : 0) + (w.distinct?.length ?? 0);
 }
 
 export interface RowLayout {
