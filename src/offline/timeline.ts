@@ -11,6 +11,23 @@ import { LabelInterleavingStore } from './label-interleaving-store.js';
 /** Transactions decided per pipeline call, as a worker's batch. */
 export const CHUNK = 1000;
 
+/** Labels in the order they became known (ties in file order), handed out up to a time. */
+export class LabelCursor {
+  private readonly sorted: LabelLine[];
+  private next = 0;
+
+  constructor(labels: readonly LabelLine[]) {
+    this.sorted = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
+  }
+
+  /** The labels known by `timeMs` not handed out yet. */
+  upTo(timeMs: number): LabelLine[] {
+    const from = this.next;
+    while (this.next < this.sorted.length && (this.sorted[this.next] as LabelLine).knownAtMs <= timeMs) this.next++;
+    return this.sorted.slice(from, this.next);
+  }
+}
+
 /**
  * Calls `stageLabels` and `decideChunk` in time order. `transactions` must be in event-time
  * order; labels are sorted here (ties in their order). Before each chunk, the labels known by
@@ -23,14 +40,11 @@ export async function replayInTimeOrder(
   stageLabels: (labels: LabelEvent[]) => void,
   decideChunk: (chunk: TransactionLine[]) => Promise<void>,
 ): Promise<void> {
-  const pending = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
-  let next = 0;
+  const pending = new LabelCursor(labels);
   for (let i = 0; i < transactions.length; i += chunkSize) {
     const chunk = transactions.slice(i, i + chunkSize);
-    const lastMs = (chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs;
-    const from = next;
-    while (next < pending.length && (pending[next] as LabelLine).knownAtMs <= lastMs) next++;
-    if (next > from) stageLabels(pending.slice(from, next));
+    const due = pending.upTo((chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs);
+    if (due.length > 0) stageLabels(due);
     await decideChunk(chunk);
   }
 }
