@@ -3,7 +3,7 @@
 // JSON-lines files in event-time order, on an in-memory store; no services needed.
 import type { Command } from 'commander';
 import { replayFiles } from '../offline/replay.js';
-import { configWith, eventLimits, featureSetFor, modelsFor, offlinePipeline } from './build.js';
+import { configWith, eventLimits, featureSetFor, memoryStore, modelsFor, offlinePipeline } from './build.js';
 
 interface ReplayFlags {
   transactions: string;
@@ -31,7 +31,7 @@ export function registerReplay(program: Command): void {
       const rejects = flags.rejects ?? `${flags.out}.rejects.jsonl`;
       try {
         const deps = offlinePipeline(config, features, { decisions: 'all', models });
-        const r = await replayFiles(deps, eventLimits(config), { transactions: flags.transactions, labels: flags.labels, out: flags.out, rejects });
+        const r = await replayFiles(deps, () => memoryStore(config), eventLimits(config), { transactions: flags.transactions, labels: flags.labels, out: flags.out, rejects });
         const codes = [...r.rejectedByCode].map(([code, n]) => `${n} ${code}`).join(', ');
         console.error(
           `replayed ${r.transactions} transactions: ${r.outcomes.allow} allow, ${r.outcomes.review} review, ${r.outcomes.block} block → ${flags.out}` +

@@ -36,7 +36,7 @@ export interface AggregationKind {
 
 const mean = (count: number, sum: number): number => (count > 0 ? sum / count : 0);
 
-export const AGGREGATIONS = {
+const TABLE = {
   count: { source: 'payments', needs: 'moments', reads: 'moments', derive: (count) => count, description: 'payments in the window' },
   sum: { source: 'payments', needs: 'moments', reads: 'moments', derive: (_c, sum) => sum, description: 'their total amount' },
   mean: { source: 'payments', needs: 'moments', reads: 'moments', derive: (count, sum) => mean(count, sum), description: 'their mean amount' },
@@ -67,7 +67,9 @@ export const AGGREGATIONS = {
   fraud_rate: { source: 'labels', needs: 'moments', reads: 'moments', derive: (count, sum) => mean(count, sum), description: 'their fraud rate' },
 } as const satisfies Record<string, AggregationKind>;
 
-export type Aggregation = keyof typeof AGGREGATIONS;
+export type Aggregation = keyof typeof TABLE;
+
+export const AGGREGATIONS: Readonly<Record<Aggregation, AggregationKind>> = TABLE;
 
 /** The aggregations, in the table's order (the loader's list of accepted names). */
 export const AGGREGATION_NAMES = Object.keys(AGGREGATIONS) as [Aggregation, ...Aggregation[]];

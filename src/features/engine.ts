@@ -310,8 +310,14 @@ function secondsSince(timeMs: number, previousMs: number): number {
  * feature set has no label features.
  */
 export async function applyLabels(labels: readonly LabelEvent[], set: FeatureSet, store: FeatureStore): Promise<void> {
+  const batches = labelBatches(labels, set);
+  if (batches.length > 0) await store.observe(batches);
+}
+
+/** Labels as the events of their label windows' entities (none when the set has no label features), in label order per entity. */
+export function labelBatches(labels: readonly LabelEvent[], set: FeatureSet): EntityBatch[] {
   const tracked = set.entities.filter((e) => isLabelEntity(e.entity));
-  if (tracked.length === 0 || labels.length === 0) return;
+  if (tracked.length === 0 || labels.length === 0) return [];
   const batches = new Map<string, EntityBatch>();
   for (const label of labels) {
     const event = { transactionId: label.transactionId, eventTimeMs: label.knownAtMs, amount: label.fraud ? 1 : 0 };
@@ -324,5 +330,5 @@ export async function applyLabels(labels: readonly LabelEvent[], set: FeatureSet
       batch.events.push(event);
     }
   }
-  if (batches.size > 0) await store.observe([...batches.values()]);
+  return [...batches.values()];
 }

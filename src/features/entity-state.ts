@@ -78,8 +78,7 @@ export class StateArena {
     const base = this.used;
     this.used += spec.size;
     const values = this.memory;
-    values.fill(NaN, base, base + spec.size);
-    for (const h of spec.heads) values[base + h + 1] = values[base + h + 2] = values[base + h + 3] = 0;
+    clearValues(values, base, spec);
     return { last: NaN, values, base, dedupe: new Map(), distinct: spec.distinctCount === 0 ? NO_RINGS : this.distinctRings(spec) };
   }
 
@@ -104,6 +103,22 @@ export class StateArena {
     clearRing(ring);
     return ring;
   }
+}
+
+/** An empty state's values at `base`: no bucket, running totals 0. */
+function clearValues(values: Float64Array, base: number, spec: StateSpec): void {
+  values.fill(NaN, base, base + spec.size);
+  for (const h of spec.heads) values[base + h + 1] = values[base + h + 2] = values[base + h + 3] = 0;
+}
+
+/** A fresh, empty state at `base` of `values` (the caller's to keep beyond one pass: the offline store's live states). */
+export function newEntityState(spec: StateSpec, values: Float64Array = new Float64Array(spec.size), base = 0): EntityState {
+  clearValues(values, base, spec);
+  const distinct: DistinctRing[] = [];
+  spec.windows.forEach((w, i) => {
+    for (let d = 0; d < (w.distinct?.length ?? 0); d++) distinct.push(newDistinctRing(spec.rings[i] as number));
+  });
+  return { last: NaN, values, base, dedupe: new Map(), distinct: spec.distinctCount === 0 ? NO_RINGS : distinct };
 }
 
 /** The event being applied, shared by its windows (one synchronous event at a time). */

@@ -8,7 +8,7 @@ import { byEventTime, latestLabels } from './history.js';
 import { readLabels, readTransactions } from './input-lines.js';
 import { closeStream, writeLine } from './output-lines.js';
 import { rejectsWriter } from './rejects.js';
-import { applyLabelLines, replayInTimeOrder } from './timeline.js';
+import { CHUNK, replayInTimeOrder, withStagedLabels } from './timeline.js';
 
 export const EXPORT_KEY_COLUMNS = ['transactionId', 'accountId', 'cardId', 'eventTime'] as const;
 
@@ -24,14 +24,15 @@ export interface ExportResult {
  * fresh in-memory store, and the clock bound (clock.ts).
  */
 export async function exportFeatures(deps: Pick<PipelineDeps, 'features' | 'store' | 'clock'>, limits: EventLimits, files: { transactions: string; labels?: string; out: string; rejects: string }): Promise<ExportResult> {
-  const { features: set, store, clock } = deps;
+  const labelled = withStagedLabels(deps);
+  const { features: set, store, clock } = labelled.deps;
   const rejects = rejectsWriter(files.rejects);
   const lines = byEventTime(await readTransactions(files.transactions, limits, rejects.reject));
   const labelLines = files.labels ? await readLabels(files.labels, limits, rejects.reject) : [];
   const labels = latestLabels(labelLines);
   const out = createWriteStream(files.out);
   await writeLine(out, [...EXPORT_KEY_COLUMNS, ...set.names, 'label'].join(','));
-  await replayInTimeOrder(lines, labelLines, 1000, (due) => applyLabelLines(due, deps), async (chunk) => {
+  await replayInTimeOrder(lines, labelLines, CHUNK, labelled.stage, async (chunk) => {
     const f = await computeFeatures(chunk.map((l) => l.tx), set, store, undefined, clock);
     for (let row = 0; row < chunk.length; row++) {
       const tx = (chunk[row] as (typeof chunk)[number]).tx;

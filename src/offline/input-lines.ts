@@ -87,6 +87,19 @@ async function eachValid<V>(file: string, limits: EventLimits, reject: RejectFn,
   }
 }
 
+/** The file's valid transactions as they are read (refused lines go to `reject`). */
+export async function* streamTransactions(file: string, limits: EventLimits, reject: RejectFn): AsyncGenerator<TransactionLine> {
+  for await (const line of readLines(file, limits.maxBytes)) {
+    try {
+      if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
+      yield { lineNo: line.lineNo, tx: parseTransaction(line.value, limits) };
+    } catch (err) {
+      if (!(err instanceof InvalidEventError)) throw err;
+      reject(file, line.lineNo, err);
+    }
+  }
+}
+
 export async function readTransactions(file: string, limits: EventLimits, reject: RejectFn): Promise<TransactionLine[]> {
   const out: TransactionLine[] = [];
   await eachValid(file, limits, reject, (value) => parseTransaction(value, limits), (tx, lineNo) => out.push({ lineNo, tx }));

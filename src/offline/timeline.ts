@@ -1,55 +1,69 @@
-// History replayed in time order for the offline commands: transactions in chunks, and
-// before each transaction every label known by its time, so label-fed features are as they
-// were then (the same order the worker sees when both topics are live).
+// History replayed in time order for the offline commands: transactions in chunks, each chunk
+// one store call and one model run, with every label known by a transaction's time applied
+// before that transaction reads its label windows (label-interleaving-store.ts), so label-fed
+// features are as they were then (the same order the worker sees when both topics are live).
 import type { LabelEvent } from '../contract/label.js';
+import { labelBatches } from '../features/engine.js';
 import { processBatch, type Decided, type PipelineDeps } from '../pipeline/process-batch.js';
-import { processLabels } from '../pipeline/process-labels.js';
 import type { LabelLine, TransactionLine } from './input-lines.js';
+import { LabelInterleavingStore } from './label-interleaving-store.js';
 
 /** Transactions decided per pipeline call, as a worker's batch. */
-const CHUNK = 1000;
+export const CHUNK = 1000;
+
+/** Labels in the order they became known (ties in file order), handed out up to a time. */
+export class LabelCursor {
+  private readonly sorted: LabelLine[];
+  private next = 0;
+
+  constructor(labels: readonly LabelLine[]) {
+    this.sorted = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
+  }
+
+  /** The labels known by `timeMs` not handed out yet. */
+  upTo(timeMs: number): LabelLine[] {
+    const from = this.next;
+    while (this.next < this.sorted.length && (this.sorted[this.next] as LabelLine).knownAtMs <= timeMs) this.next++;
+    return this.sorted.slice(from, this.next);
+  }
+}
 
 /**
- * Calls `applyLabels` and `decideChunk` in time order. `transactions` must be in event-time
- * order; labels are sorted here. A chunk ends before the first transaction that a pending
- * label precedes (a label known at a transaction's very time counts for it).
+ * Calls `stageLabels` and `decideChunk` in time order. `transactions` must be in event-time
+ * order; labels are sorted here (ties in their order). Before each chunk, the labels known by
+ * its last transaction's time that were not staged yet are staged.
  */
 export async function replayInTimeOrder(
   transactions: readonly TransactionLine[],
   labels: readonly LabelLine[],
   chunkSize: number,
-  applyLabels: (labels: LabelEvent[]) => Promise<void>,
+  stageLabels: (labels: LabelEvent[]) => void,
   decideChunk: (chunk: TransactionLine[]) => Promise<void>,
 ): Promise<void> {
-  const pending = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
-  let next = 0;
-  let i = 0;
-  while (i < transactions.length) {
-    const first = transactions[i] as TransactionLine;
-    const due: LabelEvent[] = [];
-    while (next < pending.length && (pending[next] as LabelLine).knownAtMs <= first.tx.eventTimeMs) due.push(pending[next++] as LabelLine);
-    if (due.length > 0) await applyLabels(due);
-    const nextLabelAt = next < pending.length ? (pending[next] as LabelLine).knownAtMs : Infinity;
-    let end = i + 1;
-    while (end < transactions.length && end - i < chunkSize && (transactions[end] as TransactionLine).tx.eventTimeMs < nextLabelAt) end++;
-    await decideChunk(transactions.slice(i, end));
-    i = end;
+  const pending = new LabelCursor(labels);
+  for (let i = 0; i < transactions.length; i += chunkSize) {
+    const chunk = transactions.slice(i, i + chunkSize);
+    const due = pending.upTo((chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs);
+    if (due.length > 0) stageLabels(due);
+    await decideChunk(chunk);
   }
 }
 
-/** Labels already validated when their file was read, applied through the worker's own call. */
-export async function applyLabelLines(labels: readonly LabelLine[], deps: Pick<PipelineDeps, 'features' | 'store'>): Promise<void> {
-  await processLabels(labels, (label) => label, deps);
+/** The features' store, with labels staged into its next call at their times (label-interleaving-store.ts). */
+export function withStagedLabels<D extends Pick<PipelineDeps, 'features' | 'store'>>(deps: D): { deps: D; stage: (labels: readonly LabelEvent[]) => void } {
+  const store = new LabelInterleavingStore(deps.store);
+  return { deps: { ...deps, store }, stage: (labels) => store.stage(labelBatches(labels, deps.features)) };
 }
 
 /**
  * History through the detector offline: `deps` over a fresh in-memory store, transactions (in
- * event-time order) decided in chunks, with the labels known by each one's time applied first,
- * through the same pipeline calls as the worker's.
+ * event-time order) decided in chunks through the same pipeline call as the worker's, each
+ * seeing the labels known by its time.
  */
 export async function replayDecisions(deps: PipelineDeps, transactions: readonly TransactionLine[], labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
-  await replayInTimeOrder(transactions, labels, CHUNK, (due) => applyLabelLines(due, deps), async (chunk) => {
-    const outcome = await processBatch(chunk, (l) => l.tx, deps);
+  const labelled = withStagedLabels(deps);
+  await replayInTimeOrder(transactions, labels, CHUNK, labelled.stage, async (chunk) => {
+    const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
     for (const d of outcome.decided) onDecided(d, chunk[d.index] as TransactionLine);
   });
 }

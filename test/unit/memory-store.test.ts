@@ -92,3 +92,24 @@ describe('memory feature store, a busy entity', () => {
     expect(fresh?.windows[0]?.count).toBe(3001);
   });
 });
+
+describe('memory feature store, live states over their budget', () => {
+  it('encodes the untouched states and reads them back exactly as states kept live', async () => {
+    const roomy = store();
+    const tight = new MemoryFeatureStore({ allowedLatenessMs: H, liveBytes: 1 });
+    const events = (k: number): EntityEvent[] => [ev(k * 60_000, k, `e${k}-a`), ev(k * 60_000 + 1, 2 * k, `e${k}-b`)];
+    for (let k = 0; k < 40; k++) {
+      const id = `acct-${k % 7}`;
+      const batch = events(k);
+      const [a, b] = [await observe(roomy, batch, id), await observe(tight, batch.map((e) => ({ ...e })), id)];
+      expect(b).toEqual(a);
+    }
+    // Only the entity of the last call stays live in the tight store; every other one was encoded.
+    expect(tight.live.states).toBe(1);
+    expect(roomy.live.states).toBe(7);
+    expect(tight.size).toBe(7);
+    // A redelivery is still recognised after its state went through the encoded form.
+    const [again] = await observe(tight, [{ ...ev(0, 0, 'e0-a') }], 'acct-0');
+    expect(again?.duplicate).toBe(true);
+  });
+});

@@ -1,25 +1,33 @@
-// The in-memory feature store: entity states in a Map, encoded as in Redis (compact, so an
-// offline replay over millions of entities fits in memory), run through the same algorithm
-// as the Redis store (entity-state.ts), with the same decision journal and fencing. Used by
-// unit tests and the offline replay mode.
+// The in-memory feature store: entity states kept live between calls (live-states.ts: no
+// decode or encode per call; the rarely touched ones encoded as in Redis once they outgrow a
+// budget), run through the same algorithm as the Redis store (entity-state.ts), with the same
+// decision journal and fencing. Used by unit tests and the offline commands.
 import { PartitionFencedError } from '../../contract/errors.js';
 import { observeEvent, StateArena } from '../entity-state.js';
 import { JournalChunks, JournalRecord } from '../journal.js';
-import { decodeState, encodeState } from '../state-codec.js';
-import { journalTargets, Observations, type Claim, type EntityBatch, type FeatureStore, type StoreOptions } from '../store.js';
+import { journalTargets, Observations, type Claim, type EntityBatch, type EntityEvent, type FeatureStore, type StoreOptions } from '../store.js';
 import { stateSpec } from '../windows.js';
+import { DEFAULT_LIVE_BYTES, LiveStates } from './live-states.js';
 
 interface Journal {
   epoch: number;
   entries: { rows: Buffer; maxOffset: number }[];
 }
 
+export interface MemoryStoreOptions extends StoreOptions {
+  /** Bytes of live (decoded) states kept before the least recently touched are encoded (live-states.ts). */
+  liveBytes?: number;
+}
+
 export class MemoryFeatureStore implements FeatureStore {
-  private readonly entities = new Map<string, Buffer>();
+  private readonly entities: LiveStates;
   private readonly journals = new Map<string, Journal>();
+  /** Working memory for states that are only read (never kept) and for decoding. */
   private readonly arena = new StateArena();
 
-  constructor(private readonly options: StoreOptions) {}
+  constructor(private readonly options: MemoryStoreOptions) {
+    this.entities = new LiveStates(options.liveBytes ?? DEFAULT_LIVE_BYTES);
+  }
 
   observe(batches: readonly EntityBatch[]): Promise<Observations> {
     const fenced = [...journalTargets(batches)].filter((t) => this.journalOf(t.id).epoch !== t.epoch);
@@ -27,17 +35,17 @@ export class MemoryFeatureStore implements FeatureStore {
     const out = new Observations(batches);
     const chunks = new JournalChunks();
     this.arena.reset();
+    this.entities.begin();
     batches.forEach((batch, b) => {
       const key = `${batch.entity}\u0000${batch.id}`;
       const spec = stateSpec(batch.windows, this.options.allowedLatenessMs);
-      const { version, state } = decodeState(this.entities.get(key) ?? null, spec, this.arena);
-      let changed = false;
-      batch.events.forEach((event, i) => {
-        if (observeEvent(state, spec, event, out, out.row(b, i), out.aggregateAt(b, i))) changed = true;
-      });
-      if (changed) this.entities.set(key, encodeState(state, version + 1, spec));
+      // An entity without state is kept only once an event changes it (one only read keeps nothing).
+      const state = this.entities.get(key, spec, this.arena) ?? (batch.events.some((e) => e.readOnly !== true) ? this.entities.create(key, spec) : this.arena.take(spec));
+      const events = batch.events;
+      for (let i = 0; i < events.length; i++) observeEvent(state, spec, events[i] as EntityEvent, out, out.row(b, i), out.aggregateAt(b, i));
       out.journal(chunks, batch, b);
     });
+    this.entities.end();
     for (const { target, rows, maxOffset } of chunks.entries()) this.journalOf(target.id).entries.push({ rows: Buffer.from(rows), maxOffset });
     return Promise.resolve(out);
   }
@@ -61,6 +69,11 @@ export class MemoryFeatureStore implements FeatureStore {
   /** Number of entity instances held. */
   get size(): number {
     return this.entities.size;
+  }
+
+  /** Live (decoded) states now, and the bytes their layouts take. */
+  get live(): { states: number; bytes: number } {
+    return this.entities.liveCount;
   }
 
   private journalOf(partition: string): Journal {
