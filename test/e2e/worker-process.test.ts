@@ -22,6 +22,14 @@ function stream(n: number, from: number): TransactionEvent[] {
 const send = (world: TestWorld, events: TransactionEvent[]): Promise<void> =>
   produce(world.config.TOPIC_TRANSACTIONS, events.map((e) => ({ key: e.accountId, value: JSON.stringify(e) })));
 
+/** Sends the events 20 at a time, 40 ms apart (a few seconds): a live stream the worker is still deciding when it is killed. */
+async function sendPaced(world: TestWorld, events: TransactionEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 20) {
+    await send(world, events.slice(i, i + 20));
+    await new Promise((r) => setTimeout(r, 40));
+  }
+}
+
 async function committedTotal(world: TestWorld): Promise<bigint> {
   const offsets = await committedOffsets(world.config.KAFKA_GROUP_ID, world.config.TOPIC_TRANSACTIONS);
   return [...offsets.values()].reduce((a, b) => a + (b > 0n ? b : 0n), 0n);
@@ -37,7 +45,7 @@ async function decisionsOf(world: TestWorld, atLeast: number): Promise<Decision[
  * (frozen with SIGSTOP while the two are compared), so that they are surely read again.
  */
 async function killWithOutputsUncommitted(worker: CliProcess, world: TestWorld): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 1000; attempt++) {
     worker.child.kill('SIGSTOP');
     const [decided, committed] = [await topicSize(world.config.TOPIC_DECISIONS), await committedTotal(world)];
     if (BigInt(decided) > committed) break;
@@ -54,15 +62,16 @@ describe('worker process', () => {
     const world = testWorld({ BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1' });
     await world.setup();
     const env = configEnv(world.config);
-    // Long enough halves that each worker is still deciding when it is killed (with shorter ones
-    // a fast worker could finish its half before the kill found outputs ahead of their commit).
     const events = stream(6000, 0);
-    // Half the stream, a worker killed; the other half sent to the next one, killed too.
+    // Half the stream, a worker killed; the other half sent to the next one, killed too. Each
+    // half arrives as a paced stream, so the worker is still deciding when it is killed (sent at
+    // once, a fast worker could finish its half before the kill found outputs ahead of their commit).
     for (const [part, killAfter] of [[events.slice(0, 3000), 200n], [events.slice(3000), 3200n]] as const) {
       const worker = runCli(['run'], env);
-      await send(world, part);
+      const sending = sendPaced(world, part);
       await expect.poll(() => committedTotal(world), { timeout: 60_000, interval: 20 }).toBeGreaterThan(killAfter);
       await killWithOutputsUncommitted(worker, world);
+      await sending;
     }
     expect(await committedTotal(world)).toBeLessThan(BigInt(events.length));
 
