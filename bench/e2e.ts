@@ -162,10 +162,13 @@ async function passThrough(run: number): Promise<number> {
 
 function startWorker(n: number, guarantee: string): ChildProcess {
   const nodeArgs = (values['worker-node-args'] ?? '').split(' ').filter(Boolean);
+  // The single Redis at REDIS_URL, whose CPU is measured: never a Cluster that services.env names.
+  const inherited = { ...process.env };
+  delete inherited.REDIS_CLUSTER_NODES;
   return spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'run'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      ...process.env,
+      ...inherited,
       KAFKA_BROKERS: brokers,
       REDIS_URL: redisUrl,
       KAFKA_GROUP_ID: `${id}-detector-${guarantee}`,
