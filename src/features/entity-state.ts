@@ -11,7 +11,7 @@
 // path allocates no typed array per entity and no object per event.
 import type { EntityEvent } from './store.js';
 import { DUPLICATE, TOO_LATE, type Observations } from './store.js';
-import type { StateSpec } from './windows.js';
+import { ROW, type StateSpec } from './windows.js';
 import { idHash } from './id-hash.js';
 import { addValue, clearRing, distinctIn, newDistinctRing, resetSlot, type BucketRing, type DistinctRing } from './distinct-ring.js';
 
@@ -201,20 +201,20 @@ function observeWindow(state: EntityState, spec: StateSpec, w: number, out: Floa
   // Too late: read as of its time, itself included, though it is not applied.
   const self = now.tooLate && matches;
   if (running) {
-    out[at] = values[h + 1] as number;
-    out[at + 1] = values[h + 2] as number;
-    out[at + 2] = values[h + 3] as number;
+    out[at + ROW.count] = values[h + 1] as number;
+    out[at + ROW.sum] = values[h + 2] as number;
+    out[at + ROW.sumSq] = values[h + 3] as number;
   } else {
     sumBuckets(buckets, b - n + 1, b, out, at);
     if (self) {
-      out[at] = (out[at] as number) + 1;
-      out[at + 1] = (out[at + 1] as number) + now.amount;
-      out[at + 2] = (out[at + 2] as number) + now.sq;
+      out[at + ROW.count] = (out[at + ROW.count] as number) + 1;
+      out[at + ROW.sum] = (out[at + ROW.sum] as number) + now.amount;
+      out[at + ROW.sumSq] = (out[at + ROW.sumSq] as number) + now.sq;
     }
   }
-  let k = at + 3;
+  let k = at + ROW.optional;
   if (window.extremes === true) {
-    extremesInto(buckets, b - n + 1, b, self, out, k);
+    extremesInto(buckets, b - n + 1, b, self, out, at);
     k += 2;
   }
   const distinct = window.distinct;
@@ -293,7 +293,7 @@ function recordInBucket(state: EntityState, spec: StateSpec, w: number, at: Buck
   }
 }
 
-/** Adds buckets [from, to]' counts and sums into out[at..at+2] (zeroed first). */
+/** Buckets [from, to]' count, sum and sum of squares into the row of the series at `o` (see ROW). */
 function sumBuckets(at: BucketRing, from: number, to: number, out: Float64Array, o: number): void {
   const values = at.values;
   let count = 0;
@@ -307,12 +307,12 @@ function sumBuckets(at: BucketRing, from: number, to: number, out: Float64Array,
       sumSq += values[k + 3] as number;
     }
   }
-  out[o] = count;
-  out[o + 1] = sum;
-  out[o + 2] = sumSq;
+  out[o + ROW.count] = count;
+  out[o + ROW.sum] = sum;
+  out[o + ROW.sumSq] = sumSq;
 }
 
-/** The smallest and largest amount in buckets [from, to] (and the current event's, with `self`) into out[o], out[o+1]; NaN when none. */
+/** The smallest and largest amount in buckets [from, to] (and the current event's, with `self`) into the row of the series at `o`; NaN when none. */
 function extremesInto(at: BucketRing, from: number, to: number, self: boolean, out: Float64Array, o: number): void {
   const values = at.values;
   let min = self ? now.amount : Infinity;
@@ -324,6 +324,6 @@ function extremesInto(at: BucketRing, from: number, to: number, self: boolean, o
       max = Math.max(max, values[k + 5] as number);
     }
   }
-  out[o] = min === Infinity ? NaN : min;
-  out[o + 1] = max === -Infinity ? NaN : max;
+  out[o + ROW.min] = min === Infinity ? NaN : min;
+  out[o + ROW.max] = max === -Infinity ? NaN : max;
 }
