@@ -17,7 +17,7 @@ import { byEventTime } from './history.js';
 import { readLabels, readTransactions, streamTransactions, type LabelLine, type TransactionLine } from './input-lines.js';
 import { closeStream, writeLine } from './output-lines.js';
 import { rejectsWriter, type RejectFn, type Rejects } from './rejects.js';
-import { CHUNK, LabelCursor, replayDecisions, withStagedLabels } from './timeline.js';
+import { CHUNK, replayDecisions, replayInTimeOrder, withStagedLabels } from './timeline.js';
 
 export interface ReplayFiles {
   transactions: string;
@@ -84,27 +84,29 @@ class Tally {
 
 /** Decides the file as it is read, while it is in event-time order; false at the first line out of it. */
 async function replayStreamed(deps: PipelineDeps, limits: EventLimits, file: string, labels: readonly LabelLine[], rejects: Rejects, out: Tally): Promise<boolean> {
+  let ordered = true;
+  async function* inTimeOrder(): AsyncGenerator<TransactionLine> {
+    let lastMs = -Infinity;
+    for await (const line of streamTransactions(file, limits, rejects.reject)) {
+      if (line.tx.eventTimeMs < lastMs) {
+        ordered = false;
+        return;
+      }
+      lastMs = line.tx.eventTimeMs;
+      yield line;
+    }
+  }
+  // Decisions come in chunk order, which is input order here; one write per chunk (a write per
+  // line cost more than the lines' own serialisation). A pass given up decides nothing more.
   const labelled = withStagedLabels(deps);
-  const pending = new LabelCursor(labels);
-  let chunk: TransactionLine[] = [];
-  const decide = async (): Promise<void> => {
-    const due = pending.upTo((chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs);
-    if (due.length > 0) labelled.stage(due);
+  await replayInTimeOrder(inTimeOrder(), labels, CHUNK, labelled.stage, async (chunk) => {
+    if (!ordered) return;
     const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
-    // One write per chunk: a write per line cost more than the lines' own serialisation.
+    if (outcome.decided.length === 0) return;
     for (const d of outcome.decided) out.note(d.outcome);
     await writeLine(out.stream, outcome.decided.map((d) => JSON.stringify(d.decision)).join('\n'));
-    chunk = [];
-  };
-  let lastMs = -Infinity;
-  for await (const line of streamTransactions(file, limits, rejects.reject)) {
-    if (line.tx.eventTimeMs < lastMs) return false;
-    lastMs = line.tx.eventTimeMs;
-    chunk.push(line);
-    if (chunk.length === CHUNK) await decide();
-  }
-  if (chunk.length > 0) await decide();
-  return true;
+  });
+  return ordered;
 }
 
 /** The whole file in memory, decided in event-time order, written in input order. */

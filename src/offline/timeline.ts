@@ -29,24 +29,31 @@ export class LabelCursor {
 }
 
 /**
- * Calls `stageLabels` and `decideChunk` in time order. `transactions` must be in event-time
- * order; labels are sorted here (ties in their order). Before each chunk, the labels known by
- * its last transaction's time that were not staged yet are staged.
+ * Calls `stageLabels` and `decideChunk` in time order. `transactions` (held or streamed) must
+ * be in event-time order; labels are sorted here (ties in their order). Before each chunk, the
+ * labels known by its last transaction's time that were not staged yet are staged.
  */
 export async function replayInTimeOrder(
-  transactions: readonly TransactionLine[],
+  transactions: Iterable<TransactionLine> | AsyncIterable<TransactionLine>,
   labels: readonly LabelLine[],
   chunkSize: number,
   stageLabels: (labels: LabelEvent[]) => void,
   decideChunk: (chunk: TransactionLine[]) => Promise<void>,
 ): Promise<void> {
   const pending = new LabelCursor(labels);
-  for (let i = 0; i < transactions.length; i += chunkSize) {
-    const chunk = transactions.slice(i, i + chunkSize);
+  let chunk: TransactionLine[] = [];
+  const decide = async (): Promise<void> => {
     const due = pending.upTo((chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs);
     if (due.length > 0) stageLabels(due);
-    await decideChunk(chunk);
+    const taken = chunk;
+    chunk = [];
+    await decideChunk(taken);
+  };
+  for await (const line of transactions) {
+    chunk.push(line);
+    if (chunk.length === chunkSize) await decide();
   }
+  if (chunk.length > 0) await decide();
 }
 
 /** The features' store, with labels staged into its next call at their times (label-interleaving-store.ts). */
@@ -60,7 +67,7 @@ export function withStagedLabels<D extends Pick<PipelineDeps, 'features' | 'stor
  * event-time order) decided in chunks through the same pipeline call as the worker's, each
  * seeing the labels known by its time.
  */
-export async function replayDecisions(deps: PipelineDeps, transactions: readonly TransactionLine[], labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
+export async function replayDecisions(deps: PipelineDeps, transactions: Iterable<TransactionLine> | AsyncIterable<TransactionLine>, labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
   const labelled = withStagedLabels(deps);
   await replayInTimeOrder(transactions, labels, CHUNK, labelled.stage, async (chunk) => {
     const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);

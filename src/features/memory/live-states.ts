@@ -5,8 +5,10 @@
 // account of the default set, 1 kB for a card) where the encoded form takes only its filled
 // slots (a few hundred bytes for an entity seen a few times). So live states are bounded by
 // `liveBytes`: past it, the states not touched by the last call are encoded (state-codec.ts,
-// as in Redis) and decoded again when next touched. Hot entities stay live; a history with
-// millions of rarely seen entities keeps them compact.
+// as in Redis), oldest-made-live first, and decoded again when next touched. The order is when
+// a state became live, not when it was last touched: an entity seen often but not in the last
+// call may be encoded and decoded again (a cost, never a difference in results). A history
+// with millions of rarely seen entities keeps them compact.
 import type { DistinctRing } from '../distinct-ring.js';
 import { newEntityState, type EntityState, type StateArena } from '../entity-state.js';
 import { decodeState, encodeState } from '../state-codec.js';
