@@ -3,21 +3,27 @@
 //   2. measures a pass-through consumer (consume → produce, no processing) three times; the
 //      median is the ceiling (a single 5-second run moves by ±20% on this machine);
 //   3. measures the detector (`fraud-detector run`, decisions topic on) draining the same backlog;
-//   4. paces transactions at --latency-rate for --latency-seconds and reports p50/p99 from
-//      event time to a subscriber receiving the decision.
+//   4. paces transactions at --latency-rate for --latency-seconds, then at 70% of the rate the
+//      detector drained at, and reports p50/p99 from event time to a subscriber receiving the
+//      alert (or decision), split at the decision's decidedAt and the broker's append time.
 // Usage: npx tsx bench/e2e.ts [--events 200000] [--workers 1] [--decisions off|on]
-//        [--latency-rate 2000] [--latency-seconds 20] [--guarantee at-least-once|exactly-once|both]
+//        [--latency-rate 2000] [--latency-seconds 20] [--latency-fraud-rate 0.05] [--skip-70]
+//        [--guarantee at-least-once|exactly-once|both]
 // With --decisions off (the product's default) only alerts are produced and the latency is
 // measured on the alerts; with on, every decision goes to the decisions topic.
 //        [--worker-node-args='--cpu-prof --cpu-prof-dir=/tmp/prof']  (profile the worker)
+//        [--profile]  (profile the worker and print where its CPU went while draining, stage by
+//                      stage and thread by thread, beside Redis's and the broker's: profile-table.ts)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { Redis } from 'ioredis';
 import { TransactionSimulator, DEFAULT_SIMULATOR_OPTIONS } from '../src/simulate/simulator.js';
+import { formatProfileTable, readProfiles } from './profile-table.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +35,10 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     decisions: { type: 'string', default: 'off' },
     guarantee: { type: 'string', default: 'at-least-once' },
+    profile: { type: 'boolean', default: false },
+    'skip-70': { type: 'boolean', default: false },
+    // The paced runs inject more fraud than the backlog, so a run of seconds has alerts enough for a p99.
+    'latency-fraud-rate': { type: 'string', default: '0.05' },
   },
 });
 const N = Number(values.events);
@@ -45,7 +55,9 @@ async function main(): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+  // The outputs carry the broker's append time, so the latency splits at the broker (paced()).
+  const appendTimed = new Set([topics.alerts, topics.decisions]);
+  await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS, ...(appendTimed.has(topic) && { configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }) })) });
 
   const produced = await preload(N);
   console.log(`preloaded ${N} events in ${produced.toFixed(2)} s (${Math.round(N / produced)} events/s)`);
@@ -68,8 +80,11 @@ async function main(): Promise<void> {
 /** The detector drains the preloaded backlog (its own group and keys), then the paced latency run. */
 async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: number): Promise<void> {
   console.log(`— PROCESSING_GUARANTEE=${guarantee}`);
-  const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i, guarantee));
+  const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'fd-bench-prof-')) : undefined;
+  const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i, guarantee, profileDir));
   let draining = true;
+  let drainWindow: { from: number; to: number } | undefined;
+  let drainCpu: CpuSeconds | undefined;
   for (const w of workers) w.once('exit', (code) => {
     if (draining) {
       console.error(`a worker exited (code ${code}) during the drain`);
@@ -77,19 +92,35 @@ async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: num
     }
   });
   try {
-    const { secs: drained, cpu } = await waitCommitted(admin, `${id}-detector-${guarantee}`, topics.tx, N, 600_000, workers);
+    const { secs: drained, cpu, window } = await waitCommitted(admin, `${id}-detector-${guarantee}`, topics.tx, N, 600_000, workers);
+    drainWindow = window;
+    drainCpu = cpu;
     console.log(`detector, ${workers.length} worker process(es) (validate → features → score → rules → produce → commit): ${N} events in ${drained.toFixed(2)} s = ${Math.round(N / drained)} events/s`);
     draining = false;
     console.log(`detector / pass-through: ${((ceiling / drained) * 100).toFixed(0)}%`);
     console.log(await stageBreakdown());
     const perEvent = (s: number): string => `${((s * 1e6) / N).toFixed(0)} µs`;
-    console.log(`  CPU per event while draining: worker process ${perEvent(cpu.worker)} (every thread), Redis ${perEvent(cpu.redis)}, whole machine ${perEvent(cpu.machine)}; machine ${((cpu.machine / drained / cpus().length) * 100).toFixed(0)}% busy`);
-    const latencies = await paced(Number(values['latency-rate']), Number(values['latency-seconds']), guarantee);
-    latencies.sort((a, b) => a - b);
-    const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    console.log(`end-to-end latency at ${values['latency-rate']} events/s (event time → a read_committed subscriber has the ${values.decisions === 'on' ? 'decision' : 'alert'}), ${latencies.length} events: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${latencies.at(-1)} ms`);
+    console.log(`  CPU per event while draining: worker process ${perEvent(cpu.worker)} (every thread), Redis ${perEvent(cpu.redis)}, broker ${perEvent(cpu.broker)}, whole machine ${perEvent(cpu.machine)}; machine ${((cpu.machine / drained / cpus().length) * 100).toFixed(0)}% busy`);
+    const rates = [Number(values['latency-rate']), ...(!values['skip-70'] ? [Math.round((0.7 * N) / drained)] : [])];
+    for (const [i, rate] of rates.entries()) {
+      const what = i === 0 ? `${rate} events/s` : `${rate} events/s (70% of the detector's drain rate)`;
+      console.log(formatLatencies(what, await paced(rate, Number(values['latency-seconds']), guarantee, i)));
+    }
   } finally {
+    // A profiled worker writes its profiles as it exits.
     await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
+  }
+  if (profileDir !== undefined && drainWindow !== undefined && drainCpu !== undefined) {
+    const c = drainCpu;
+    console.log(`  where the CPU went while draining (${N} events; worker profiled, so a little slower):`);
+    console.log(formatProfileTable(readProfiles(profileDir, drainWindow.from, drainWindow.to), [
+      { name: 'worker process, every thread (from /proc)', seconds: c.worker },
+      { name: 'Redis', seconds: c.redis },
+      { name: 'Kafka broker', seconds: c.broker },
+      { name: 'rest of the machine', seconds: Math.max(0, c.machine - c.worker - c.redis - c.broker) },
+      { name: 'whole machine', seconds: c.machine },
+    ], N));
+    rmSync(profileDir, { recursive: true, force: true });
   }
 }
 
@@ -160,8 +191,9 @@ async function passThrough(run: number): Promise<number> {
   return secs;
 }
 
-function startWorker(n: number, guarantee: string): ChildProcess {
+function startWorker(n: number, guarantee: string, profileDir?: string): ChildProcess {
   const nodeArgs = (values['worker-node-args'] ?? '').split(' ').filter(Boolean);
+  if (profileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   // The single Redis at REDIS_URL, whose CPU is measured: never a Cluster that services.env names.
   const inherited = { ...process.env };
   delete inherited.REDIS_CLUSTER_NODES;
@@ -189,13 +221,28 @@ function startWorker(n: number, guarantee: string): ChildProcess {
 interface CpuSeconds {
   worker: number;
   redis: number;
+  broker: number;
   machine: number;
 }
+
+/** The broker process listening on the bootstrap port (ss's answer), for its CPU. */
+function brokerPid(): number | undefined {
+  const port = brokers.split(',')[0]?.split(':').at(-1);
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+    const pid = /pid=(\d+)/.exec(out)?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  } catch {
+    return undefined;
+  }
+}
+const BROKER_PID = brokerPid();
 
 /** CPU seconds used so far by the worker processes (all threads), by Redis, and by the whole machine. */
 async function cpuSeconds(workers: ChildProcess[], redis: Redis): Promise<CpuSeconds> {
   const tick = 100; // USER_HZ on Linux
   const processSeconds = (pid: number | undefined): number => {
+    if (pid === undefined) return 0;
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return (Number(fields[11]) + Number(fields[12])) / tick;
   };
@@ -203,13 +250,17 @@ async function cpuSeconds(workers: ChildProcess[], redis: Redis): Promise<CpuSec
   const idle = (jiffies[3] ?? 0) + (jiffies[4] ?? 0);
   const info = await redis.info('cpu');
   const redisCpu = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
-  return { worker: workers.reduce((s, w) => s + processSeconds(w.pid), 0), redis: redisCpu, machine: (jiffies.slice(0, 8).reduce((a, b) => a + b, 0) - idle) / tick };
+  return { worker: workers.reduce((s, w) => s + processSeconds(w.pid), 0), redis: redisCpu, broker: processSeconds(BROKER_PID), machine: (jiffies.slice(0, 8).reduce((a, b) => a + b, 0) - idle) / tick };
 }
 
-async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: string, target: number, timeoutMs: number, workers: ChildProcess[]): Promise<{ secs: number; cpu: CpuSeconds }> {
+/** Microseconds on the monotonic clock V8's CPU profiles use. */
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
+
+async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: string, target: number, timeoutMs: number, workers: ChildProcess[]): Promise<{ secs: number; cpu: CpuSeconds; window: { from: number; to: number } }> {
   let started = 0;
+  let from = 0;
   const redis = new Redis(redisUrl);
-  let before: CpuSeconds = { worker: 0, redis: 0, machine: 0 };
+  let before: CpuSeconds = { worker: 0, redis: 0, broker: 0, machine: 0 };
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
@@ -217,11 +268,13 @@ async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: strin
       const total = (entry?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
       if (total > 0 && started === 0) {
         started = performance.now();
+        from = monotonicMicros();
         before = await cpuSeconds(workers, redis);
       }
       if (total >= target) {
+        const to = monotonicMicros();
         const after = await cpuSeconds(workers, redis);
-        return { secs: (performance.now() - started) / 1000, cpu: { worker: after.worker - before.worker, redis: after.redis - before.redis, machine: after.machine - before.machine } };
+        return { secs: (performance.now() - started) / 1000, window: { from, to }, cpu: { worker: after.worker - before.worker, redis: after.redis - before.redis, broker: after.broker - before.broker, machine: after.machine - before.machine } };
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -231,10 +284,30 @@ async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: strin
   throw new Error('detector did not drain the backlog in time');
 }
 
-async function paced(rate: number, seconds: number, guarantee: string): Promise<number[]> {
-  const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 12 });
-  const latencies: number[] = [];
-  const reader = kafka.consumer({ 'group.id': `${id}-reader-${guarantee}`, 'isolation.level': 'read_committed', 'auto.offset.reset': 'latest', 'js.consumer.max.batch.size': -1, 'fetch.wait.max.ms': 10 });
+/** Per output read: event time → decidedAt → the broker appended it → the subscriber has it (ms). */
+interface Latency {
+  total: number;
+  decided: number;
+  appended: number;
+  read: number;
+}
+
+function formatLatencies(what: string, latencies: Latency[]): string {
+  const q = (key: keyof Latency, p: number): number => {
+    const sorted = latencies.map((l) => l[key]).sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  };
+  const split = (key: keyof Latency, name: string): string => `${name} p50 ${q(key, 0.5)} / p99 ${q(key, 0.99)} ms`;
+  return [
+    `end-to-end latency at ${what} (event time → a read_committed subscriber has the ${values.decisions === 'on' ? 'decision' : 'alert'}), ${latencies.length} outputs: p50 ${q('total', 0.5)} ms, p99 ${q('total', 0.99)} ms, max ${q('total', 1)} ms`,
+    `  split: ${split('decided', 'event → decided')}; ${split('appended', 'decided → appended by the broker')}; ${split('read', 'appended → read')}`,
+  ].join('\n');
+}
+
+async function paced(rate: number, seconds: number, guarantee: string, round: number): Promise<Latency[]> {
+  const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 12 + round, fraudRate: Number(values['latency-fraud-rate']) });
+  const latencies: Latency[] = [];
+  const reader = kafka.consumer({ 'group.id': `${id}-reader-${guarantee}-${round}`, 'isolation.level': 'read_committed', 'auto.offset.reset': 'latest', 'js.consumer.max.batch.size': -1, 'fetch.wait.max.ms': 10 });
   await reader.connect();
   await reader.subscribe({ topics: [values.decisions === 'on' ? topics.decisions : topics.alerts] });
   const startAt = Date.now();
@@ -242,9 +315,11 @@ async function paced(rate: number, seconds: number, guarantee: string): Promise<
     eachBatch: ({ batch }) => {
       const now = Date.now();
       for (const m of batch.messages) {
-        const d = JSON.parse((m.value as Buffer).toString()) as { eventTime: string };
+        const d = JSON.parse((m.value as Buffer).toString()) as { eventTime: string; decidedAt: string };
         const t = Date.parse(d.eventTime);
-        if (t >= startAt) latencies.push(now - t);
+        const decided = Date.parse(d.decidedAt);
+        const appended = Number(m.timestamp);
+        if (t >= startAt) latencies.push({ total: now - t, decided: decided - t, appended: appended - decided, read: now - appended });
       }
       return Promise.resolve();
     },
