@@ -14,7 +14,9 @@ import { PartitionFencedError, StoreUnavailableError } from '../../contract/erro
 import { whenReady } from './readiness.js';
 import { redisError } from './redis-errors.js';
 import { observeEvent, StateArena, type EntityState } from '../entity-state.js';
+import { isLabelEntity } from '../definitions.js';
 import { JournalChunks, JournalRecord, type JournalEntry } from '../journal.js';
+import { LABEL_VERSION_SUFFIX, LabelReadCache, newLabelToken } from './label-read-cache.js';
 import { decodeState, STATE_FORMAT } from '../state-codec.js';
 import { Observations, type Claim, type EntityBatch, type FeatureStore, type StoreOptions } from '../store.js';
 import type { StateSpec } from '../windows.js';
@@ -107,6 +109,9 @@ export class RedisFeatureStore implements FeatureStore {
   private readonly inFlight = new Map<string, InFlight>();
   /** Orders this process's journal entries of an epoch (fields sort by epoch, then sequence). */
   private journalSequence = 0;
+  /** Label windows as transactions read them, while no label has been applied since (label-read-cache.ts). */
+  private readonly labelReads = new LabelReadCache();
+  private readonly labelVersionKey: string;
 
   constructor(
     client: Redis | Cluster,
@@ -114,6 +119,7 @@ export class RedisFeatureStore implements FeatureStore {
   ) {
     // state-codec.ts writes doubles in native order and its layout is little-endian.
     if (endianness() !== 'LE') throw new Error('the Redis feature store needs a little-endian machine');
+    this.labelVersionKey = `${options.keyPrefix}:${LABEL_VERSION_SUFFIX}`;
     client.defineCommand('fdCas', { lua: CAS_SCRIPT });
     client.defineCommand('fdClaim', { lua: CLAIM_SCRIPT });
     client.defineCommand('fdRelease', { lua: RELEASE_SCRIPT });
@@ -157,11 +163,15 @@ export class RedisFeatureStore implements FeatureStore {
     const maxAttempts = this.options.maxConflictRetries ?? 50;
     const call = {};
     const touched: string[] = [];
+    // Label windows only read (a transaction's) may come from the cache; a call that applies
+    // labels tells the other readers once it has written them.
+    const labelReads = batches.map((b) => isLabelEntity(b.entity) && b.events.every((e) => e.readOnly === true));
+    const appliesLabels = batches.some((b, i) => isLabelEntity(b.entity) && labelReads[i] === false);
     try {
       await this.connected();
       for (let attempt = 1; todo.length > 0; attempt++) {
         if (attempt > maxAttempts) throw new Error(`${todo.length} entities kept changing concurrently after ${maxAttempts} attempts`);
-        const stored = await this.read(todo.map((i) => keys[i] as string));
+        const stored = labelReads.includes(true) ? await this.readWithLabels(todo, keys, labelReads) : await this.read(todo.map((i) => keys[i] as string));
         // From here to the writes' encoding the pass is synchronous: the arena is ours.
         this.arena.reset();
         const writes: Pending[] = [];
@@ -191,8 +201,42 @@ export class RedisFeatureStore implements FeatureStore {
       throw unavailable('redis feature update failed', err);
     } finally {
       for (const key of touched) if (this.inFlight.get(key)?.writer === call) this.inFlight.delete(key);
+      // Written or not (a redelivered label changes nothing, a failed call may have written some).
+      if (appliesLabels) await this.client.set(this.labelVersionKey, newLabelToken()).catch(() => undefined);
     }
     return out;
+  }
+
+  /**
+   * Like read(), for a call with label windows it only reads: those held under the token Redis
+   * still has are not read again. The token is read first (on one Redis, in the same MGET), so
+   * a state read with it is never older than the token says.
+   */
+  private async readWithLabels(todo: number[], keys: string[], labelReads: boolean[]): Promise<(Buffer | null)[]> {
+    const held = new Set(todo.filter((i) => labelReads[i] === true && this.labelReads.get(keys[i] as string) !== undefined));
+    const direct = todo.filter((i) => !held.has(i));
+    let token: Buffer | null;
+    let replies: (Buffer | null)[];
+    if (this.client instanceof Cluster) {
+      token = await this.client.getBuffer(this.labelVersionKey);
+      replies = await this.read(direct.map((i) => keys[i] as string));
+    } else {
+      [token = null, ...replies] = await this.client.mgetBuffer(this.labelVersionKey, ...direct.map((i) => keys[i] as string));
+    }
+    const values = new Map<number, Buffer | null>();
+    direct.forEach((i, n) => values.set(i, replies[n] ?? null));
+    const valid = this.labelReads.validate(token === null ? null : token.toString('latin1'));
+    // What the cache holds now, under the token just read (another call may have refilled it
+    // meanwhile); what it no longer holds is read after the token, so never older than it.
+    const again: number[] = [];
+    for (const i of held) {
+      const value = valid ? this.labelReads.get(keys[i] as string) : undefined;
+      if (value === undefined) again.push(i);
+      else values.set(i, value);
+    }
+    if (again.length > 0) (await this.read(again.map((i) => keys[i] as string))).forEach((value, n) => values.set(again[n] as number, value));
+    for (const i of todo) if (labelReads[i] === true) this.labelReads.hold(keys[i] as string, values.get(i) ?? null);
+    return todo.map((i) => values.get(i) ?? null);
   }
 
   /**
