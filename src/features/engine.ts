@@ -231,11 +231,12 @@ function recordedRows(tx: ParsedTransaction, set: FeatureSet, rows: Map<number, 
  */
 function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, journal: BatchJournal | undefined, times: Float64Array, future: Uint8Array): { batches: EntityBatch[]; slots: Int32Array; replays: Replay[] } {
   const entityCount = set.entities.length;
-  const index = set.entities.map(() => new Map<string, EntityBatch>());
-  const positions = set.entities.map(() => new Map<string, number>());
+  // Per tracked entity, its instances in this batch: where each is in `batches`.
+  const index = set.entities.map(() => new Map<string, number>());
   const batches: EntityBatch[] = [];
   const slots = new Int32Array(events.length * entityCount * 2).fill(-1);
-  const readsLabels = set.entities.some((e) => isLabelEntity(e.entity));
+  const labelled = set.entities.map((e) => isLabelEntity(e.entity));
+  const readsLabels = labelled.includes(true);
   const filters = set.filters;
   const distinctFields = set.distinctFields;
   const replays: Replay[] = [];
@@ -268,15 +269,14 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, jo
       const { entity, field, windows } = set.entities[e] as FeatureSet['entities'][number];
       const id = entityId(tx.event[field]);
       if (id === undefined) continue;
-      const byId = index[e] as Map<string, EntityBatch>;
-      let batch = byId.get(id);
-      if (batch === undefined) {
-        batch = { entity, id, windows, events: [] };
-        byId.set(id, batch);
-        (positions[e] as Map<string, number>).set(id, batches.push(batch) - 1);
+      const byId = index[e] as Map<string, number>;
+      let at = byId.get(id);
+      if (at === undefined) {
+        at = batches.push({ entity, id, windows, events: [] }) - 1;
+        byId.set(id, at);
       }
-      slots[row * entityCount * 2 + e * 2] = (positions[e] as Map<string, number>).get(id) as number;
-      slots[row * entityCount * 2 + e * 2 + 1] = batch.events.push(reader !== null && isLabelEntity(entity) ? reader : event) - 1;
+      slots[row * entityCount * 2 + e * 2] = at;
+      slots[row * entityCount * 2 + e * 2 + 1] = (batches[at] as EntityBatch).events.push(reader !== null && labelled[e] === true ? reader : event) - 1;
     }
   });
   return { batches, slots, replays };
