@@ -104,7 +104,10 @@ async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: num
     const rates = [Number(values['latency-rate']), ...(!values['skip-70'] ? [Math.round((0.7 * N) / drained)] : [])];
     for (const [i, rate] of rates.entries()) {
       const what = i === 0 ? `${rate} events/s` : `${rate} events/s (70% of the detector's drain rate)`;
-      console.log(formatLatencies(what, await paced(rate, Number(values['latency-seconds']), guarantee, i)));
+      const before = await stageTotals();
+      const latencies = await paced(rate, Number(values['latency-seconds']), guarantee, i);
+      console.log(formatLatencies(what, latencies));
+      console.log(formatStages(before, await stageTotals()));
     }
   } finally {
     // A profiled worker writes its profiles as it exits.
@@ -135,6 +138,23 @@ async function deleteFeatureKeys(): Promise<void> {
     cursor = next;
   } while (cursor !== '0');
   client.disconnect();
+}
+
+/** The worker's per-stage sums and counts, and its batches and their messages, from its /metrics. */
+async function stageTotals(): Promise<Map<string, number>> {
+  const body = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+  const totals = new Map<string, number>();
+  for (const m of body.matchAll(/^fraud_detector_stage_duration_seconds_(sum|count)\{stage="([a-z]+)"\} (\S+)$/gm)) totals.set(`${m[2]}.${m[1]}`, Number(m[3]));
+  for (const m of body.matchAll(/^fraud_detector_batch_size_(sum|count) (\S+)$/gm)) totals.set(`batch.${m[1]}`, Number(m[2]));
+  return totals;
+}
+
+/** Per batch of a paced run: its mean size and the mean time of each stage (what a batch adds to an event's latency). */
+function formatStages(before: Map<string, number>, after: Map<string, number>): string {
+  const delta = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const batches = delta('batch.count');
+  const parts = ['features', 'score', 'rules', 'produce'].map((stage) => `${stage} ${((delta(`${stage}.sum`) / Math.max(1, delta(`${stage}.count`))) * 1000).toFixed(1)} ms`);
+  return `  per batch (${batches} batches, ${(delta('batch.sum') / Math.max(1, batches)).toFixed(1)} events each, mean): ${parts.join(', ')}`;
 }
 
 /** Seconds the worker spent per stage while draining, from its own /metrics. */
