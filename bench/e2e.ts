@@ -6,6 +6,8 @@
 //   4. paces transactions at --latency-rate for --latency-seconds, then at 70% of the rate the
 //      detector drained at, and reports p50/p99 from event time to a subscriber receiving the
 //      alert (or decision), split at the decision's decidedAt and the broker's append time.
+// The worker takes FEATURES_FILE and MODEL_PATH from the environment: the product's default is
+// `MODEL_PATH=models/default.onnx npx tsx bench/e2e.ts`.
 // Usage: npx tsx bench/e2e.ts [--events 200000] [--workers 1] [--decisions off|on]
 //        [--latency-rate 2000] [--latency-seconds 20] [--latency-fraud-rate 0.05] [--skip-70]
 //        [--guarantee at-least-once|exactly-once|both]
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
 
 /** The detector drains the preloaded backlog (its own group and keys), then the paced latency run. */
 async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: number): Promise<void> {
-  console.log(`— PROCESSING_GUARANTEE=${guarantee}`);
+  console.log(`— PROCESSING_GUARANTEE=${guarantee}; features ${process.env.FEATURES_FILE ?? 'built in (features/default.yaml)'}; model ${process.env.MODEL_PATH ?? 'none (MODEL_PATH unset: rules only)'}`);
   const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'fd-bench-prof-')) : undefined;
   const workers = Array.from({ length: Number(values.workers) }, (_, i) => startWorker(i, guarantee, profileDir));
   let draining = true;
