@@ -53,7 +53,14 @@ export function registerSimulate(program: Command): void {
     .addOption(new Option('--terminals <n>', 'with --handbook: number of terminals (merchantId)').argParser(num).default(HANDBOOK_DEFAULTS.terminals))
     .action(async (flags: SimulateFlags, command: Command) => {
       if (flags.handbook === true) {
-        await handbookToFiles(handbookOptions(flags, (name) => command.getOptionValueSource(name) === 'default'), flags);
+        // A flag that does not fit is a usage error: commander prints it and exits 1.
+        let options: HandbookOptions;
+        try {
+          options = handbookOptions(flags, (name) => command.getOptionValueSource(name) === 'default');
+        } catch (err) {
+          command.error(`error: ${(err as Error).message}`);
+        }
+        await handbookToFiles(options, flags);
         return;
       }
       const labelDelayMs = flags.labelDelay !== undefined ? flags.labelDelay * 1000 : flags.out ? DEFAULT_SIMULATOR_OPTIONS.labelDelayMs : 60_000;
@@ -65,6 +72,8 @@ export function registerSimulate(program: Command): void {
 
 /** The handbook's settings: its own defaults where a flag was left at the regular simulator's. */
 function handbookOptions(flags: SimulateFlags, isDefault: (name: string) => boolean): HandbookOptions {
+  if (flags.out === undefined) throw new Error('--handbook writes files: give --out (and --labels-out)');
+  if (flags.count !== undefined || flags.rate !== undefined) throw new Error('--handbook: the history is --days long; --count and --rate do not apply');
   const startMs = isDefault('start') ? HANDBOOK_DEFAULTS.startMs : Date.parse(flags.start);
   if (!Number.isFinite(startMs)) throw new Error(`--start: not an ISO time: ${flags.start}`);
   const whole = (name: string, v: number): number => {
@@ -83,9 +92,7 @@ function handbookOptions(flags: SimulateFlags, isDefault: (name: string) => bool
 }
 
 async function handbookToFiles(options: HandbookOptions, flags: SimulateFlags): Promise<void> {
-  if (flags.out === undefined) throw new Error('--handbook writes files: give --out (and --labels-out)');
-  if (flags.count !== undefined || flags.rate !== undefined) throw new Error('--handbook: the history is --days long; --count and --rate do not apply');
-  const files = { transactions: flags.out, labels: flags.labelsOut };
+  const files = { transactions: flags.out as string, labels: flags.labelsOut };
   console.error(formatHandbookSummary(await writeHandbookFiles(options, files), files));
 }
 
