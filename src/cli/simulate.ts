@@ -1,6 +1,6 @@
 // `fraud-detector simulate`: a seeded stream of transactions with injected fraud, to Kafka or to files.
 import { createWriteStream } from 'node:fs';
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createProducer, kafkaSettings } from '../kafka/client.js';
@@ -9,6 +9,8 @@ import { Random } from '../simulate/random.js';
 import { handleSignals } from './early-signals.js';
 import { closeStream, writeLine } from '../offline/output-lines.js';
 import { DEFAULT_SIMULATOR_OPTIONS, rhythm, TransactionSimulator, type SimulatedTransaction } from '../simulate/simulator.js';
+import { HANDBOOK_DEFAULTS, type HandbookOptions } from '../simulate/handbook.js';
+import { formatHandbookSummary, writeHandbookFiles } from './simulate-handbook.js';
 
 interface SimulateFlags {
   rate?: number;
@@ -21,6 +23,9 @@ interface SimulateFlags {
   labelsOut?: string;
   labelDelay?: number;
   start: string;
+  handbook?: boolean;
+  days: number;
+  terminals: number;
 }
 
 const num = (v: string): number => {
@@ -42,13 +47,53 @@ export function registerSimulate(program: Command): void {
     .option('--out <file>', 'write transactions as JSON lines instead of producing to Kafka')
     .option('--labels-out <file>', 'with --out: write fraud/legit labels here, timestamped when they become known')
     .addOption(new Option('--label-delay <seconds>', 'mean delay before a label is known (default: 3 days with --out, 60 s live, where labels go to TOPIC_LABELS)').argParser(num))
-    .option('--start <iso>', 'with --out: event time of the first transaction', '2026-01-01T00:00:00Z')
-    .action(async (flags: SimulateFlags) => {
+    .option('--start <iso>', 'with --out: event time of the first transaction (--handbook: its first day, default 2018-04-01)', '2026-01-01T00:00:00Z')
+    .option('--handbook', "with --out: the simulator of Le Borgne et al.'s fraud detection handbook instead (--accounts customers, default 5,000; --terminals; --days; labels known --label-delay after, default 7 days)")
+    .addOption(new Option('--days <n>', 'with --handbook: days of history').argParser(num).default(HANDBOOK_DEFAULTS.days))
+    .addOption(new Option('--terminals <n>', 'with --handbook: number of terminals (merchantId)').argParser(num).default(HANDBOOK_DEFAULTS.terminals))
+    .action(async (flags: SimulateFlags, command: Command) => {
+      if (flags.handbook === true) {
+        // A flag that does not fit is a usage error: commander prints it and exits 1.
+        let options: HandbookOptions;
+        try {
+          options = handbookOptions(flags, (name) => command.getOptionValueSource(name) === 'default');
+        } catch (err) {
+          command.error(`error: ${(err as Error).message}`);
+        }
+        await handbookToFiles(options, flags);
+        return;
+      }
       const labelDelayMs = flags.labelDelay !== undefined ? flags.labelDelay * 1000 : flags.out ? DEFAULT_SIMULATOR_OPTIONS.labelDelayMs : 60_000;
       const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: flags.seed, accounts: flags.accounts, fraudRate: flags.fraudRate, labelDelayMs });
       if (flags.out) await toFiles(sim, flags);
       else await toKafka(sim, flags);
     });
+}
+
+/** The handbook's settings: its own defaults where a flag was left at the regular simulator's. */
+function handbookOptions(flags: SimulateFlags, isDefault: (name: string) => boolean): HandbookOptions {
+  if (flags.out === undefined) throw new Error('--handbook writes files: give --out (and --labels-out)');
+  if (flags.count !== undefined || flags.rate !== undefined) throw new Error('--handbook: the history is --days long; --count and --rate do not apply');
+  const startMs = isDefault('start') ? HANDBOOK_DEFAULTS.startMs : Date.parse(flags.start);
+  if (!Number.isFinite(startMs)) throw new Error(`--start: not an ISO time: ${flags.start}`);
+  const whole = (name: string, v: number): number => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${name}: a whole number ≥ 1, not ${v}`);
+    return v;
+  };
+  return {
+    ...HANDBOOK_DEFAULTS,
+    seed: isDefault('seed') ? HANDBOOK_DEFAULTS.seed : flags.seed,
+    customers: isDefault('accounts') ? HANDBOOK_DEFAULTS.customers : whole('accounts', flags.accounts),
+    terminals: whole('terminals', flags.terminals),
+    days: whole('days', flags.days),
+    startMs,
+    labelDelayMs: flags.labelDelay !== undefined ? flags.labelDelay * 1000 : HANDBOOK_DEFAULTS.labelDelayMs,
+  };
+}
+
+async function handbookToFiles(options: HandbookOptions, flags: SimulateFlags): Promise<void> {
+  const files = { transactions: flags.out as string, labels: flags.labelsOut };
+  console.error(formatHandbookSummary(await writeHandbookFiles(options, files), files));
 }
 
 async function toFiles(sim: TransactionSimulator, flags: SimulateFlags): Promise<void> {

@@ -40,4 +40,17 @@ export class Random {
   exponential(mean: number): number {
     return -Math.log(1 - this.next()) * mean;
   }
+
+  /** Uniform in [min, max). */
+  uniform(min: number, max: number): number {
+    return min + (max - min) * this.next();
+  }
+
+  /** Poisson with the given mean (Knuth's product of uniforms: fine for the small means simulators use). */
+  poisson(mean: number): number {
+    const limit = Math.exp(-mean);
+    let k = 0;
+    for (let p = this.next(); p > limit; p *= this.next()) k++;
+    return k;
+  }
 }
