@@ -18,7 +18,7 @@ import type { FeatureStore } from '../features/store.js';
 import { processBatch, type PipelineDeps } from '../pipeline/process-batch.js';
 import { ExternalSorter, type SortRecord } from './external-sort.js';
 import { streamLabels, streamTransactions, streamValid, type LabelLine, type TransactionLine } from './input-lines.js';
-import { closeStream, writeBytes, writeLine } from './output-lines.js';
+import { closeStream, linesBytes, writeBytes } from './output-lines.js';
 import { rejectsWriter, type RejectFn, type Rejects } from './rejects.js';
 import { CHUNK, LabelStream, replayInTimeOrder, withStagedLabels } from './timeline.js';
 
@@ -109,7 +109,7 @@ async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: Re
     const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
     if (outcome.decided.length === 0) return;
     for (const d of outcome.decided) out.note(d.outcome);
-    await writeLine(out.stream, outcome.decided.map(decisionJson).join('\n'));
+    await writeBytes(out.stream, linesBytes(outcome.decided.map(decisionJson)));
   });
   // Labels known after the last transaction are applied to nothing, but counted, and must be in order too.
   await labels?.drain();
