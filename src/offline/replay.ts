@@ -27,6 +27,8 @@ export interface ReplayFiles {
   labels?: string;
   out: string;
   rejects: string;
+  /** Memory each sort of the sorted pass holds before it writes a run to a temporary file (external-sort.ts). */
+  sortBytes?: number;
 }
 
 export interface ReplayResult {
@@ -104,15 +106,19 @@ async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: Re
   // Decisions come in chunk order, which is input order here; one write per chunk (a write per
   // line cost more than the lines' own serialisation). A pass given up decides nothing more.
   const labelled = withStagedLabels(deps);
-  await replayInTimeOrder(inTimeOrder(), labels ?? [], CHUNK, labelled.stage, async (chunk) => {
-    if (!inOrder()) return;
-    const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
-    if (outcome.decided.length === 0) return;
-    for (const d of outcome.decided) out.note(d.outcome);
-    await writeBytes(out.stream, linesBytes(outcome.decided.map(decisionJson)));
-  });
-  // Labels known after the last transaction are applied to nothing, but counted, and must be in order too.
-  await labels?.drain();
+  try {
+    await replayInTimeOrder(inTimeOrder(), labels ?? [], CHUNK, labelled.stage, async (chunk) => {
+      if (!inOrder()) return;
+      const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
+      if (outcome.decided.length === 0) return;
+      for (const d of outcome.decided) out.note(d.outcome);
+      await writeBytes(out.stream, linesBytes(outcome.decided.map(decisionJson)));
+    });
+    // Labels known after the last transaction are applied to nothing, but counted, and must be in order too.
+    if (inOrder()) await labels?.drain();
+  } finally {
+    await labels?.close();
+  }
   if (!inOrder()) return null;
   for (const r of labelRejects) rejects.reject(...r);
   return labels?.read ?? 0;
@@ -130,9 +136,9 @@ async function* reparsed<V>(records: AsyncIterable<SortRecord>, parse: (record: 
  * in file order), decisions written in input order; the number of labels read.
  */
 async function replaySorted(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally): Promise<number> {
-  const transactions = new ExternalSorter();
-  const labels = new ExternalSorter();
-  const decisions = new ExternalSorter();
+  const transactions = new ExternalSorter(files.sortBytes);
+  const labels = new ExternalSorter(files.sortBytes);
+  const decisions = new ExternalSorter(files.sortBytes);
   try {
     for await (const l of streamValid(files.transactions, limits, rejects.reject, (v) => parseTransaction(v, limits))) await transactions.add(l.value.eventTimeMs, l.lineNo, l.raw);
     let labelCount = 0;

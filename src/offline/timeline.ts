@@ -64,6 +64,11 @@ export class LabelStream implements LabelSource {
     while (await this.pull()) this.head = undefined;
   }
 
+  /** Stops reading (closes the file under a generator). */
+  async close(): Promise<void> {
+    await this.labels.return?.();
+  }
+
   private async pull(): Promise<boolean> {
     if (this.outOfOrder) return false;
     const next = await this.labels.next();
