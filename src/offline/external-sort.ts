@@ -13,9 +13,10 @@ export interface SortRecord {
   payload: Buffer;
 }
 
-/** Records held in memory before a run is written (payloads plus a rough per-record overhead). */
+/** Records held in memory before a run is written (payloads plus a per-record overhead). */
 export const DEFAULT_HELD_BYTES = 64 * 1024 * 1024;
-const RECORD_OVERHEAD = 96;
+/** A record's object and its Buffer's, as measured (about 190 bytes of heap, 340 of RSS, with a 330-byte payload). */
+const RECORD_OVERHEAD = 256;
 /** key (f64), tie (f64), payload length (u32). */
 const HEADER = 20;
 const READ_BYTES = 1 << 20;
