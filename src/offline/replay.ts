@@ -9,7 +9,8 @@
 // streamed pass stops, and the files are replayed again from the start, on a fresh store,
 // sorted in bounded memory (external-sort.ts: sorted runs in temporary files, merged), and the
 // decisions put back in input order the same way.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { EventLimits } from '../contract/decode.js';
 import type { DecisionOutcome } from '../contract/decision.js';
 import { parseLabel } from '../contract/label.js';
@@ -44,6 +45,8 @@ export interface ReplayResult {
 
 /** `deps` builds every decision in full; `newStore` gives a fresh in-memory store (one per pass). */
 export async function replayFiles(deps: Omit<PipelineDeps, 'store'>, newStore: () => FeatureStore, limits: EventLimits, files: ReplayFiles): Promise<ReplayResult> {
+  // A labels file that cannot be read fails the replay before anything is written, as when it was read first.
+  if (files.labels !== undefined) await access(files.labels, constants.R_OK);
   const pass = (replay: typeof replayStreamed) => replayPass(files, (rejects, out) => replay({ ...deps, store: newStore() }, limits, files, rejects, out));
   const streamed = await pass(replayStreamed);
   const counts = streamed ?? (await pass(replaySorted));
