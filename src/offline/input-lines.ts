@@ -74,40 +74,49 @@ class LineBuffer {
   }
 }
 
-/** Each line through `parse`; a line it refuses goes to `reject` with its number and code. */
-async function eachValid<V>(file: string, limits: EventLimits, reject: RejectFn, parse: (value: Buffer) => V, keep: (value: V, lineNo: number) => void): Promise<void> {
+/** A valid line: its number, its value as parsed and its bytes. */
+export interface ValidLine<V> {
+  lineNo: number;
+  value: V;
+  raw: Buffer;
+}
+
+/** Each line through `parse`, as it is read; a line it refuses goes to `reject` with its number and code. */
+export async function* streamValid<V>(file: string, limits: EventLimits, reject: RejectFn, parse: (value: Buffer) => V): AsyncGenerator<ValidLine<V>> {
   for await (const line of readLines(file, limits.maxBytes)) {
+    let value: V;
     try {
       if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
-      keep(parse(line.value), line.lineNo);
+      value = parse(line.value);
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
       reject(file, line.lineNo, err);
+      continue;
     }
+    yield { lineNo: line.lineNo, value, raw: line.value };
   }
 }
 
 /** The file's valid transactions as they are read (refused lines go to `reject`). */
 export async function* streamTransactions(file: string, limits: EventLimits, reject: RejectFn): AsyncGenerator<TransactionLine> {
-  for await (const line of readLines(file, limits.maxBytes)) {
-    try {
-      if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
-      yield { lineNo: line.lineNo, tx: parseTransaction(line.value, limits) };
-    } catch (err) {
-      if (!(err instanceof InvalidEventError)) throw err;
-      reject(file, line.lineNo, err);
-    }
-  }
+  for await (const line of streamValid(file, limits, reject, (value) => parseTransaction(value, limits))) yield { lineNo: line.lineNo, tx: line.value };
 }
 
-export async function readTransactions(file: string, limits: EventLimits, reject: RejectFn): Promise<TransactionLine[]> {
-  const out: TransactionLine[] = [];
-  await eachValid(file, limits, reject, (value) => parseTransaction(value, limits), (tx, lineNo) => out.push({ lineNo, tx }));
+/** The file's valid labels as they are read (refused lines go to `reject`). */
+export async function* streamLabels(file: string, limits: EventLimits, reject: RejectFn): AsyncGenerator<LabelLine> {
+  for await (const line of streamValid(file, limits, reject, (value) => parseLabel(value, limits))) yield line.value;
+}
+
+async function collect<V>(lines: AsyncIterable<V>): Promise<V[]> {
+  const out: V[] = [];
+  for await (const line of lines) out.push(line);
   return out;
 }
 
-export async function readLabels(file: string, limits: EventLimits, reject: RejectFn): Promise<LabelLine[]> {
-  const out: LabelLine[] = [];
-  await eachValid(file, limits, reject, (value) => parseLabel(value, limits), (label) => out.push(label));
-  return out;
+export function readTransactions(file: string, limits: EventLimits, reject: RejectFn): Promise<TransactionLine[]> {
+  return collect(streamTransactions(file, limits, reject));
+}
+
+export function readLabels(file: string, limits: EventLimits, reject: RejectFn): Promise<LabelLine[]> {
+  return collect(streamLabels(file, limits, reject));
 }

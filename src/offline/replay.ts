@@ -2,28 +2,34 @@
 // decided in event-time order through the pipeline, one decision per valid line written in
 // input order, every refused line to the rejects file with its line number and code.
 //
-// A file already in event-time order (what a log or a simulator writes) is decided as it is
-// read and each decision written as soon as its chunk is decided: memory does not grow with the
-// file. Input order and event-time order (ties by line) are then the same order. At the first
-// valid line out of time order the streamed pass stops, and the file is replayed again from
-// the start, on a fresh store, held in memory and sorted (sorting in bounded memory, through
-// temporary files, is not done yet).
-import { createWriteStream, type WriteStream } from 'node:fs';
+// Files already in event-time order (what a log or a simulator writes) are decided as they
+// are read, labels read as they become due, and each decision written as soon as its chunk is
+// decided: memory does not grow with the files. Input order and event-time order (ties by
+// line) are then the same order. At the first valid line out of time order in either file the
+// streamed pass stops, and the files are replayed again from the start, on a fresh store,
+// sorted in bounded memory (external-sort.ts: sorted runs in temporary files, merged), and the
+// decisions put back in input order the same way.
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { EventLimits } from '../contract/decode.js';
 import type { DecisionOutcome } from '../contract/decision.js';
+import { parseLabel } from '../contract/label.js';
+import { parseTransaction } from '../contract/transaction.js';
 import type { FeatureStore } from '../features/store.js';
 import { processBatch, type PipelineDeps } from '../pipeline/process-batch.js';
-import { byEventTime } from './history.js';
-import { readLabels, readTransactions, streamTransactions, type LabelLine, type TransactionLine } from './input-lines.js';
-import { closeStream, writeLine } from './output-lines.js';
+import { ExternalSorter, type SortRecord } from './external-sort.js';
+import { streamLabels, streamTransactions, streamValid, type LabelLine, type TransactionLine } from './input-lines.js';
+import { closeStream, linesBytes, writeBytes } from './output-lines.js';
 import { rejectsWriter, type RejectFn, type Rejects } from './rejects.js';
-import { CHUNK, replayDecisions, replayInTimeOrder, withStagedLabels } from './timeline.js';
+import { CHUNK, LabelStream, replayInTimeOrder, withStagedLabels } from './timeline.js';
 
 export interface ReplayFiles {
   transactions: string;
   labels?: string;
   out: string;
   rejects: string;
+  /** Memory each sort of the sorted pass holds before it writes a run to a temporary file (external-sort.ts). */
+  sortBytes?: number;
 }
 
 export interface ReplayResult {
@@ -39,26 +45,25 @@ export interface ReplayResult {
 
 /** `deps` builds every decision in full; `newStore` gives a fresh in-memory store (one per pass). */
 export async function replayFiles(deps: Omit<PipelineDeps, 'store'>, newStore: () => FeatureStore, limits: EventLimits, files: ReplayFiles): Promise<ReplayResult> {
-  // Bad label lines are reported after the transactions' (as when both files were read first).
-  const labelRejects: Parameters<RejectFn>[] = [];
-  const labels = files.labels ? await readLabels(files.labels, limits, (...r) => void labelRejects.push(r)) : [];
-  const pass = (replay: typeof replayStreamed) => replayPass(files, labelRejects, (rejects, out) => replay({ ...deps, store: newStore() }, limits, files.transactions, labels, rejects, out));
+  // A labels file that cannot be read fails the replay before anything is written, as when it was read first.
+  if (files.labels !== undefined) await access(files.labels, constants.R_OK);
+  const pass = (replay: typeof replayStreamed) => replayPass(files, (rejects, out) => replay({ ...deps, store: newStore() }, limits, files, rejects, out));
   const streamed = await pass(replayStreamed);
-  // The sorted pass never gives up.
   const counts = streamed ?? (await pass(replaySorted));
-  return { ...(counts as Counts), labels: labels.length, streamed: streamed !== null };
+  if (counts === null) throw new Error('the sorted pass gave up'); // it never does: it returns a count
+  return { ...counts, streamed: streamed !== null };
 }
 
-type Counts = Pick<ReplayResult, 'transactions' | 'outcomes' | 'rejected' | 'rejectedByCode'>;
+type Counts = Pick<ReplayResult, 'transactions' | 'outcomes' | 'labels' | 'rejected' | 'rejectedByCode'>;
 
 /** One pass writing `out` and the rejects file from the start; null when the pass gave up. */
-async function replayPass(files: ReplayFiles, labelRejects: readonly Parameters<RejectFn>[], pass: (rejects: Rejects, out: Tally) => Promise<boolean>): Promise<Counts | null> {
+async function replayPass(files: ReplayFiles, pass: (rejects: Rejects, out: Tally) => Promise<number | null>): Promise<Counts | null> {
   const rejects = rejectsWriter(files.rejects);
   const out = new Tally(createWriteStream(files.out));
   try {
-    if (!(await pass(rejects, out))) return null;
-    for (const r of labelRejects) rejects.reject(...r);
-    return { transactions: out.count, outcomes: out.outcomes, rejected: rejects.count(), rejectedByCode: rejects.byCode() };
+    const labels = await pass(rejects, out);
+    if (labels === null) return null;
+    return { transactions: out.count, outcomes: out.outcomes, labels, rejected: rejects.count(), rejectedByCode: rejects.byCode() };
   } finally {
     await Promise.all([closeStream(out.stream), rejects.close()]);
   }
@@ -75,23 +80,28 @@ class Tally {
     this.count++;
     this.outcomes[outcome]++;
   }
-
-  async write(outcome: DecisionOutcome, json: string): Promise<void> {
-    this.note(outcome);
-    await writeLine(this.stream, json);
-  }
 }
 
-/** Decides the file as it is read, while it is in event-time order; false at the first line out of it. */
-async function replayStreamed(deps: PipelineDeps, limits: EventLimits, file: string, labels: readonly LabelLine[], rejects: Rejects, out: Tally): Promise<boolean> {
+/** Decisions are built in full here (PipelineDeps.decisions 'all'). */
+function decisionJson(d: { decision: unknown }): string {
+  return JSON.stringify(d.decision);
+}
+
+/**
+ * Decides the files as they are read, while both are in event-time order; the number of
+ * labels read, or null at the first line out of that order. Bad label lines are reported
+ * after the transactions' (as when both files were read first).
+ */
+async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally): Promise<number | null> {
+  const labelRejects: Parameters<RejectFn>[] = [];
+  const labels = files.labels === undefined ? null : new LabelStream(streamLabels(files.labels, limits, (...r) => void labelRejects.push(r)));
   let ordered = true;
+  const inOrder = (): boolean => ordered && labels?.outOfOrder !== true;
   async function* inTimeOrder(): AsyncGenerator<TransactionLine> {
     let lastMs = -Infinity;
-    for await (const line of streamTransactions(file, limits, rejects.reject)) {
-      if (line.tx.eventTimeMs < lastMs) {
-        ordered = false;
-        return;
-      }
+    for await (const line of streamTransactions(files.transactions, limits, rejects.reject)) {
+      if (line.tx.eventTimeMs < lastMs) ordered = false;
+      if (!inOrder()) return;
       lastMs = line.tx.eventTimeMs;
       yield line;
     }
@@ -99,26 +109,62 @@ async function replayStreamed(deps: PipelineDeps, limits: EventLimits, file: str
   // Decisions come in chunk order, which is input order here; one write per chunk (a write per
   // line cost more than the lines' own serialisation). A pass given up decides nothing more.
   const labelled = withStagedLabels(deps);
-  await replayInTimeOrder(inTimeOrder(), labels, CHUNK, labelled.stage, async (chunk) => {
-    if (!ordered) return;
-    const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
-    if (outcome.decided.length === 0) return;
-    for (const d of outcome.decided) out.note(d.outcome);
-    await writeLine(out.stream, outcome.decided.map((d) => JSON.stringify(d.decision)).join('\n'));
-  });
-  return ordered;
+  try {
+    await replayInTimeOrder(inTimeOrder(), labels ?? [], CHUNK, labelled.stage, async (chunk) => {
+      if (!inOrder()) return;
+      const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
+      if (outcome.decided.length === 0) return;
+      for (const d of outcome.decided) out.note(d.outcome);
+      await writeBytes(out.stream, linesBytes(outcome.decided.map(decisionJson)));
+    });
+    // Labels known after the last transaction are applied to nothing, but counted, and must be in order too.
+    if (inOrder()) await labels?.drain();
+  } finally {
+    await labels?.close();
+  }
+  if (!inOrder()) return null;
+  for (const r of labelRejects) rejects.reject(...r);
+  return labels?.read ?? 0;
 }
 
-/** The whole file in memory, decided in event-time order, written in input order. */
-async function replaySorted(deps: PipelineDeps, limits: EventLimits, file: string, labels: readonly LabelLine[], rejects: Rejects, out: Tally): Promise<boolean> {
-  const lines = await readTransactions(file, limits, rejects.reject);
-  const decisions = new Map<number, { json: string; outcome: DecisionOutcome }>();
-  await replayDecisions(deps, byEventTime(lines), labels, (d, line) => {
-    decisions.set(line.lineNo, { json: JSON.stringify(d.decision), outcome: d.outcome });
-  });
-  for (const l of lines) {
-    const d = decisions.get(l.lineNo) as { json: string; outcome: DecisionOutcome };
-    await out.write(d.outcome, d.json);
+const NEWLINE = Buffer.from('\n');
+
+/** Each record's payload parsed again (it was validated once, when the file was read). */
+async function* reparsed<V>(records: AsyncIterable<SortRecord>, parse: (record: SortRecord) => V): AsyncGenerator<V> {
+  for await (const record of records) yield parse(record);
+}
+
+/**
+ * The files sorted in bounded memory, decided in event-time order (ties by line; labels ties
+ * in file order), decisions written in input order; the number of labels read.
+ */
+async function replaySorted(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally): Promise<number> {
+  const transactions = new ExternalSorter(files.sortBytes);
+  const labels = new ExternalSorter(files.sortBytes);
+  const decisions = new ExternalSorter(files.sortBytes);
+  try {
+    for await (const l of streamValid(files.transactions, limits, rejects.reject, (v) => parseTransaction(v, limits))) await transactions.add(l.value.eventTimeMs, l.lineNo, l.raw);
+    let labelCount = 0;
+    if (files.labels !== undefined) for await (const l of streamValid(files.labels, limits, rejects.reject, (v) => parseLabel(v, limits))) await labels.add(l.value.knownAtMs, labelCount++, l.raw);
+    const txLines = reparsed(transactions.sorted(), (r): TransactionLine => ({ lineNo: r.tie, tx: parseTransaction(r.payload, limits) }));
+    const labelLines = new LabelStream(reparsed(labels.sorted(), (r): LabelLine => parseLabel(r.payload, limits)));
+    const labelled = withStagedLabels(deps);
+    await replayInTimeOrder(txLines, labelLines, CHUNK, labelled.stage, async (chunk) => {
+      const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
+      for (const d of outcome.decided) await decisions.add((chunk[d.index] as TransactionLine).lineNo, 0, Buffer.from(decisionJson(d)));
+      for (const d of outcome.decided) out.note(d.outcome);
+    });
+    let lines: Buffer[] = [];
+    for await (const d of decisions.sorted()) {
+      lines.push(d.payload, NEWLINE);
+      if (lines.length >= 2 * CHUNK) {
+        await writeBytes(out.stream, Buffer.concat(lines));
+        lines = [];
+      }
+    }
+    if (lines.length > 0) await writeBytes(out.stream, Buffer.concat(lines));
+    return labelCount;
+  } finally {
+    await Promise.all([transactions.dispose(), labels.dispose(), decisions.dispose()]);
   }
-  return true;
 }

@@ -11,8 +11,14 @@ import { LabelInterleavingStore } from './label-interleaving-store.js';
 /** Transactions decided per pipeline call, as a worker's batch. */
 export const CHUNK = 1000;
 
-/** Labels in the order they became known (ties in file order), handed out up to a time. */
-export class LabelCursor {
+/** Labels handed out in the order they became known, up to a time. */
+export interface LabelSource {
+  /** The labels known by `timeMs` not handed out yet (ties in their order). */
+  upTo(timeMs: number): LabelLine[] | Promise<LabelLine[]>;
+}
+
+/** Labels held in memory, sorted here by when they became known (ties in their order). */
+export class LabelCursor implements LabelSource {
   private readonly sorted: LabelLine[];
   private next = 0;
 
@@ -20,7 +26,6 @@ export class LabelCursor {
     this.sorted = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
   }
 
-  /** The labels known by `timeMs` not handed out yet. */
   upTo(timeMs: number): LabelLine[] {
     const from = this.next;
     while (this.next < this.sorted.length && (this.sorted[this.next] as LabelLine).knownAtMs <= timeMs) this.next++;
@@ -29,21 +34,73 @@ export class LabelCursor {
 }
 
 /**
+ * Labels read as they are needed from a source already in the order they became known (a
+ * file in time order, or one sorted on disk). At the first label earlier than the one
+ * before it, `outOfOrder` is set and nothing more is handed out.
+ */
+export class LabelStream implements LabelSource {
+  outOfOrder = false;
+  /** Labels read so far. */
+  read = 0;
+  private head: LabelLine | undefined;
+  private lastMs = -Infinity;
+
+  constructor(private readonly labels: AsyncIterator<LabelLine>) {}
+
+  async upTo(timeMs: number): Promise<LabelLine[]> {
+    const due: LabelLine[] = [];
+    for (;;) {
+      if (this.head === undefined && !(await this.pull())) return due;
+      const head = this.head as LabelLine;
+      if (head.knownAtMs > timeMs) return due;
+      due.push(head);
+      this.head = undefined;
+    }
+  }
+
+  /** Reads the rest (to count them, and report their bad lines); none is handed out. */
+  async drain(): Promise<void> {
+    this.head = undefined;
+    while (await this.pull()) this.head = undefined;
+  }
+
+  /** Stops reading (closes the file under a generator). */
+  async close(): Promise<void> {
+    await this.labels.return?.();
+  }
+
+  private async pull(): Promise<boolean> {
+    if (this.outOfOrder) return false;
+    const next = await this.labels.next();
+    if (next.done === true) return false;
+    this.read++;
+    if (next.value.knownAtMs < this.lastMs) {
+      this.outOfOrder = true;
+      return false;
+    }
+    this.lastMs = next.value.knownAtMs;
+    this.head = next.value;
+    return true;
+  }
+}
+
+/**
  * Calls `stageLabels` and `decideChunk` in time order. `transactions` (held or streamed) must
- * be in event-time order; labels are sorted here (ties in their order). Before each chunk, the
+ * be in event-time order; labels held in memory are sorted here (ties in their order), a
+ * LabelSource hands them out in that order itself. Before each chunk, the
  * labels known by its last transaction's time that were not staged yet are staged.
  */
 export async function replayInTimeOrder(
   transactions: Iterable<TransactionLine> | AsyncIterable<TransactionLine>,
-  labels: readonly LabelLine[],
+  labels: readonly LabelLine[] | LabelSource,
   chunkSize: number,
   stageLabels: (labels: LabelEvent[]) => void,
   decideChunk: (chunk: TransactionLine[]) => Promise<void>,
 ): Promise<void> {
-  const pending = new LabelCursor(labels);
+  const pending = Array.isArray(labels) ? new LabelCursor(labels as readonly LabelLine[]) : (labels as LabelSource);
   let chunk: TransactionLine[] = [];
   const decide = async (): Promise<void> => {
-    const due = pending.upTo((chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs);
+    const due = await pending.upTo((chunk[chunk.length - 1] as TransactionLine).tx.eventTimeMs);
     if (due.length > 0) stageLabels(due);
     const taken = chunk;
     chunk = [];
@@ -67,7 +124,7 @@ export function withStagedLabels<D extends Pick<PipelineDeps, 'features' | 'stor
  * event-time order) decided in chunks through the same pipeline call as the worker's, each
  * seeing the labels known by its time.
  */
-export async function replayDecisions(deps: PipelineDeps, transactions: Iterable<TransactionLine> | AsyncIterable<TransactionLine>, labels: readonly LabelLine[], onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
+export async function replayDecisions(deps: PipelineDeps, transactions: Iterable<TransactionLine> | AsyncIterable<TransactionLine>, labels: readonly LabelLine[] | LabelSource, onDecided: (decided: Decided, line: TransactionLine) => void): Promise<void> {
   const labelled = withStagedLabels(deps);
   await replayInTimeOrder(transactions, labels, CHUNK, labelled.stage, async (chunk) => {
     const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);

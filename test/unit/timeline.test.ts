@@ -8,7 +8,7 @@ import { buildFeatureSet } from '../../src/features/definitions.js';
 import { computeFeatures } from '../../src/features/engine.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import type { LabelLine, TransactionLine } from '../../src/offline/input-lines.js';
-import { replayInTimeOrder, withStagedLabels } from '../../src/offline/timeline.js';
+import { LabelStream, replayInTimeOrder, withStagedLabels } from '../../src/offline/timeline.js';
 import { tx } from '../helpers/events.js';
 
 const set = buildFeatureSet([
@@ -55,5 +55,26 @@ describe('replay in time order', () => {
       });
       expect({ chunkSize, seen }).toEqual({ chunkSize, seen: expected });
     }
+  });
+
+  it('hands out streamed labels as a held, sorted list would, and stops at the first out of time order', async () => {
+    const from = (labels: LabelLine[]): AsyncIterator<LabelLine> => {
+      let i = 0;
+      return { next: () => Promise.resolve(i < labels.length ? { done: false, value: labels[i++] as LabelLine } : { done: true, value: undefined }) };
+    };
+    const ordered = [0, 3, 3, 4, 9, 20].map((t, i) => label(t, i % 2 === 0));
+    const stream = new LabelStream(from(ordered));
+    const ids = async (t: number): Promise<string[]> => (await stream.upTo(T + t * S)).map((l) => l.transactionId);
+    expect(await ids(2)).toEqual([ordered[0]?.transactionId]);
+    expect(await ids(3)).toEqual([ordered[1]?.transactionId, ordered[2]?.transactionId]);
+    expect(await ids(3)).toEqual([]);
+    expect(await ids(10)).toEqual([ordered[3]?.transactionId, ordered[4]?.transactionId]);
+    await stream.drain();
+    expect({ read: stream.read, outOfOrder: stream.outOfOrder }).toEqual({ read: 6, outOfOrder: false });
+
+    const late = new LabelStream(from([label(1), label(30), label(2)]));
+    expect((await late.upTo(T + 10 * S)).length).toBe(1);
+    await late.drain();
+    expect(late.outOfOrder).toBe(true);
   });
 });

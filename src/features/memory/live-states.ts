@@ -16,20 +16,48 @@ import type { StateSpec } from '../windows.js';
 import { StateSlabs } from './state-slabs.js';
 
 interface LiveState {
+  kind: string;
+  id: string;
   spec: StateSpec;
   state: EntityState;
   /** The call that last touched it. */
   touched: number;
+  /** Encoded or replaced: no longer held (its entry in the eviction order is skipped). */
+  gone: boolean;
 }
 
 /** Default budget of live state memory (doubles of the dense layouts). */
 export const DEFAULT_LIVE_BYTES = 256 * 1024 * 1024;
 
+/** Per entity kind, per id: a key of two parts, so a lookup builds no string. */
+class ByKind<V> {
+  private readonly kinds = new Map<string, Map<string, V>>();
+  size = 0;
+
+  get(kind: string, id: string): V | undefined {
+    return this.kinds.get(kind)?.get(id);
+  }
+
+  set(kind: string, id: string, value: V): void {
+    let ids = this.kinds.get(kind);
+    if (ids === undefined) this.kinds.set(kind, (ids = new Map<string, V>()));
+    const before = ids.size;
+    ids.set(id, value);
+    this.size += ids.size - before;
+  }
+
+  delete(kind: string, id: string): void {
+    const ids = this.kinds.get(kind);
+    if (ids?.delete(id) === true) this.size--;
+  }
+}
+
 export class LiveStates {
-  /** In the order they became live: the oldest are encoded first. */
-  private readonly live = new Map<string, LiveState>();
+  private readonly live = new ByKind<LiveState>();
+  /** Live states in the order they became live (the oldest are encoded first), gone ones included until the next sweep. */
+  private order: LiveState[] = [];
   private readonly slabs = new StateSlabs();
-  private readonly encoded = new Map<string, Buffer>();
+  private readonly encoded = new ByKind<Buffer>();
   private bytes = 0;
   private call = 0;
 
@@ -51,30 +79,30 @@ export class LiveStates {
   }
 
   /**
-   * The live state of `key`, decoded when it was encoded; undefined when it has none (or one
-   * for other windows, which counts as none, as a Redis key of another format would).
+   * The live state of entity `kind` `id`, decoded when it was encoded; undefined when it has
+   * none (or one for other windows, which counts as none, as a Redis key of another format would).
    */
-  get(key: string, spec: StateSpec, arena: StateArena): EntityState | undefined {
-    const live = this.live.get(key);
+  get(kind: string, id: string, spec: StateSpec, arena: StateArena): EntityState | undefined {
+    const live = this.live.get(kind, id);
     if (live !== undefined) {
       live.touched = this.call;
       return live.spec === spec ? live.state : undefined;
     }
-    const buf = this.encoded.get(key);
+    const buf = this.encoded.get(kind, id);
     if (buf === undefined) return undefined;
-    this.encoded.delete(key);
+    this.encoded.delete(kind, id);
     const state = this.detach(decodeState(buf, spec, arena).state, spec);
-    this.hold(key, spec, state);
+    this.hold(kind, id, spec, state);
     return state;
   }
 
-  /** A new live state for `key`, replacing whatever it had. */
-  create(key: string, spec: StateSpec): EntityState {
-    const previous = this.live.get(key);
-    if (previous !== undefined) this.drop(key, previous);
+  /** A new live state for entity `kind` `id`, replacing whatever it had. */
+  create(kind: string, id: string, spec: StateSpec): EntityState {
+    const previous = this.live.get(kind, id);
+    if (previous !== undefined) this.drop(previous);
     const region = this.slabs.take(spec.size);
     const state = newEntityState(spec, region.values, region.base);
-    this.hold(key, spec, state);
+    this.hold(kind, id, spec, state);
     return state;
   }
 
@@ -83,23 +111,32 @@ export class LiveStates {
    * encoded until a quarter of the budget is free (so the sweep is paid once per many calls).
    */
   end(): void {
-    if (this.bytes <= this.liveBytes) return;
-    const target = this.liveBytes * 0.75;
-    for (const [key, live] of this.live) {
-      if (this.bytes <= target) break;
-      if (live.touched === this.call) continue;
-      this.encoded.set(key, encodeState(live.state, 1, live.spec));
-      this.drop(key, live);
+    if (this.bytes <= this.liveBytes) {
+      if (this.order.length > 2 * this.live.size + 1024) this.order = this.order.filter((l) => !l.gone);
+      return;
     }
+    const target = this.liveBytes * 0.75;
+    const kept: LiveState[] = [];
+    for (const live of this.order) {
+      if (live.gone) continue;
+      if (this.bytes > target && live.touched !== this.call) {
+        this.encoded.set(live.kind, live.id, encodeState(live.state, 1, live.spec));
+        this.drop(live);
+      } else kept.push(live);
+    }
+    this.order = kept;
   }
 
-  private hold(key: string, spec: StateSpec, state: EntityState): void {
-    this.live.set(key, { spec, state, touched: this.call });
+  private hold(kind: string, id: string, spec: StateSpec, state: EntityState): void {
+    const live: LiveState = { kind, id, spec, state, touched: this.call, gone: false };
+    this.live.set(kind, id, live);
+    this.order.push(live);
     this.bytes += spec.size * 8;
   }
 
-  private drop(key: string, live: LiveState): void {
-    this.live.delete(key);
+  private drop(live: LiveState): void {
+    live.gone = true;
+    this.live.delete(live.kind, live.id);
     this.bytes -= live.spec.size * 8;
     this.slabs.release({ values: live.state.values, base: live.state.base }, live.spec.size);
   }

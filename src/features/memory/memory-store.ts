@@ -30,21 +30,23 @@ export class MemoryFeatureStore implements FeatureStore {
   }
 
   observe(batches: readonly EntityBatch[]): Promise<Observations> {
-    const fenced = [...journalTargets(batches)].filter((t) => this.journalOf(t.id).epoch !== t.epoch);
+    const targets = journalTargets(batches);
+    const fenced = [...targets].filter((t) => this.journalOf(t.id).epoch !== t.epoch);
     if (fenced.length > 0) return Promise.reject(new PartitionFencedError(fenced.map((t) => t.id)));
     const out = new Observations(batches);
     const chunks = new JournalChunks();
     this.arena.reset();
     this.entities.begin();
-    batches.forEach((batch, b) => {
-      const key = `${batch.entity}\u0000${batch.id}`;
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b] as EntityBatch;
       const spec = stateSpec(batch.windows, this.options.allowedLatenessMs);
       // An entity without state is kept only once an event changes it (one only read keeps nothing).
-      const state = this.entities.get(key, spec, this.arena) ?? (batch.events.some((e) => e.readOnly !== true) ? this.entities.create(key, spec) : this.arena.take(spec));
+      const state = this.entities.get(batch.entity, batch.id, spec, this.arena) ?? (batch.events.some((e) => e.readOnly !== true) ? this.entities.create(batch.entity, batch.id, spec) : this.arena.take(spec));
       const events = batch.events;
       for (let i = 0; i < events.length; i++) observeEvent(state, spec, events[i] as EntityEvent, out, out.row(b, i), out.aggregateAt(b, i));
-      out.journal(chunks, batch, b);
-    });
+      // The offline commands journal nothing: no pass over the events for it.
+      if (targets.size > 0) out.journal(chunks, batch, b);
+    }
     this.entities.end();
     for (const { target, rows, maxOffset } of chunks.entries()) this.journalOf(target.id).entries.push({ rows: Buffer.from(rows), maxOffset });
     return Promise.resolve(out);
