@@ -81,7 +81,7 @@ export function registerTrain(program: Command): void {
         const trainArgs = [...periods(flags, history.transactions), '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed];
         const set =
           flags.search === true
-            ? await searchAndTrain(config, limits, history, searchSettings(flags), { python, work, files: { transactions: flags.transactions, labels: flags.labels }, trainArgs, card: `${base}.card.json`, featuresFile: `${base}.features.yaml` })
+            ? await searchAndTrain((s) => offlineFeatures(config, s), limits, history, searchSettings(flags), { python, work, files: { transactions: flags.transactions, labels: flags.labels }, trainArgs, card: `${base}.card.json`, featuresFile: `${base}.features.yaml` })
             : await trainOn(config, featureSetFor(config), { python, work, flags, trainArgs });
         const card = JSON.parse(readFileSync(cardPathFor(flags.out), 'utf8')) as { version: string; thresholds: Record<string, number> };
         console.error(`[train] comparing ${card.version} with the rules in ${flags.rules} on the test period`);

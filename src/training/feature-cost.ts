@@ -1,12 +1,10 @@
 // What a feature set costs per event: the feature engine over a stretch of history, in
 // event-time order with its labels, on the in-memory store (one thread, no Redis), as CPU
 // time. `train --search` records it for the selected set so precision can be traded for speed.
-import type { Config } from '../config.js';
-import type { FeatureSet } from '../features/definitions.js';
 import { computeFeatures } from '../features/engine.js';
 import type { LabelLine, TransactionLine } from '../offline/input-lines.js';
 import { CHUNK, replayInTimeOrder, withStagedLabels } from '../offline/timeline.js';
-import { offlineFeatures } from '../cli/build.js';
+import type { PipelineDeps } from '../pipeline/process-batch.js';
 
 export interface FeatureCost {
   /** The feature set's features (the event's own included). */
@@ -16,13 +14,16 @@ export interface FeatureCost {
   microsPerEvent: number;
 }
 
-/** Times the feature engine over the first `events` transactions (in event-time order) and the labels known by then. */
-export async function measureFeatureCost(config: Config, set: FeatureSet, history: { transactions: readonly TransactionLine[]; labels: readonly LabelLine[] }, events: number): Promise<FeatureCost> {
+/**
+ * Times the feature engine over the first `events` transactions (in event-time order) and the
+ * labels known by then. `deps`: the set, a fresh in-memory store and the clock bound.
+ */
+export async function measureFeatureCost(deps: Pick<PipelineDeps, 'features' | 'store' | 'clock'>, history: { transactions: readonly TransactionLine[]; labels: readonly LabelLine[] }, events: number): Promise<FeatureCost> {
   const sample = history.transactions.slice(0, events);
   const lastMs = sample.at(-1)?.tx.eventTimeMs ?? 0;
   const labels = history.labels.filter((l) => l.knownAtMs <= lastMs);
-  const labelled = withStagedLabels(offlineFeatures(config, set));
-  const { store, clock } = labelled.deps;
+  const labelled = withStagedLabels(deps);
+  const { features: set, store, clock } = labelled.deps;
   const before = process.cpuUsage();
   await replayInTimeOrder(sample, labels, CHUNK, labelled.stage, async (chunk) => {
     await computeFeatures(chunk.map((l) => l.tx), set, store, undefined, clock);

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Config } from '../config.js';
 import type { EventLimits } from '../contract/decode.js';
 import { byName, candidateInputs, entitiesPresent, type CandidateOptions } from '../features/candidates.js';
 import { buildFeatureSet, DEFAULT_FEATURE_INPUTS, DEFAULT_FEATURE_SET, EVENT_FEATURES, featureName, type FeatureInput, type FeatureSet } from '../features/definitions.js';
@@ -15,7 +14,7 @@ import { loadFeatureSet } from '../features/load.js';
 import { featureFileText } from '../features/write.js';
 import { exportFeatures } from '../offline/feature-export.js';
 import type { LabelLine, TransactionLine } from '../offline/input-lines.js';
-import { offlineFeatures } from '../cli/build.js';
+import type { PipelineDeps } from '../pipeline/process-batch.js';
 import { measureFeatureCost } from './feature-cost.js';
 import { run, TRAINING_DIR } from './python.js';
 
@@ -72,13 +71,16 @@ export function featuresOfRules(dir: string, inputs: readonly FeatureInput[]): s
   return [...names];
 }
 
+/** A set's offline features: the set, a fresh in-memory store and the clock bound (cli/build.ts offlineFeatures). */
+export type OfflineFeatures = (set: FeatureSet) => Pick<PipelineDeps, 'features' | 'store' | 'clock'>;
+
 /** Runs the whole search; returns the selected feature set, the one the model was trained on. */
-export async function searchAndTrain(config: Config, limits: EventLimits, history: History, settings: SearchSettings, job: SearchRun): Promise<FeatureSet> {
+export async function searchAndTrain(offline: OfflineFeatures, limits: EventLimits, history: History, settings: SearchSettings, job: SearchRun): Promise<FeatureSet> {
   const candidates = candidateSet(history, settings.candidates, settings.rulesDir, join(job.work, 'candidates.features.yaml'));
   const csv = join(job.work, 'candidates.csv');
   console.error(`[train --search] ${candidates.set.names.length} candidate features, point in time → ${csv}`);
   const started = Date.now();
-  const exported = await exportFeatures(offlineFeatures(config, candidates.set), limits, { ...job.files, out: csv, rejects: join(job.work, 'rejects.jsonl') });
+  const exported = await exportFeatures(offline(candidates.set), limits, { ...job.files, out: csv, rejects: join(job.work, 'rejects.jsonl') });
   const exportSeconds = Math.round((Date.now() - started) / 100) / 10;
   console.error(`[train --search] ${exported.rows} rows × ${candidates.set.names.length} features in ${exportSeconds} s; searching`);
   const always = [...EVENT_FEATURES, ...candidates.ruleFeatures];
@@ -87,8 +89,8 @@ export async function searchAndTrain(config: Config, limits: EventLimits, histor
   const card = JSON.parse(readFileSync(job.card, 'utf8')) as SearchedCard;
   const set = writeSelected(card.features, candidates.inputs, job.featuresFile);
   console.error(`[train --search] ${set.names.length} features → ${job.featuresFile}; timing the feature engine`);
-  const selectedCost = await measureFeatureCost(config, set, history, settings.costEvents);
-  const defaultCost = await measureFeatureCost(config, DEFAULT_FEATURE_SET, history, settings.costEvents);
+  const selectedCost = await measureFeatureCost(offline(set), history, settings.costEvents);
+  const defaultCost = await measureFeatureCost(offline(DEFAULT_FEATURE_SET), history, settings.costEvents);
   card.featuresFile = { file: basename(job.featuresFile), sha256: createHash('sha256').update(readFileSync(job.featuresFile)).digest('hex') };
   card.search = {
     ...card.search,
