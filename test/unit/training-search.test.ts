@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGGREGATION_NAMES, AGGREGATIONS } from '../../src/features/aggregations.js';
 import { candidateInputs, DEFAULT_CANDIDATE_OPTIONS, entitiesPresent } from '../../src/features/candidates.js';
-import { EVENT_FEATURES, featureName } from '../../src/features/definitions.js';
+import { DEFAULT_FEATURE_INPUTS, DEFAULT_FEATURE_SET, EVENT_FEATURES, featureName } from '../../src/features/definitions.js';
 import { loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
 import { featureFileText } from '../../src/features/write.js';
 import { writeSelected } from '../../src/training/search.js';
@@ -62,6 +62,12 @@ describe('the selected set', () => {
     const set = writeSelected(model, candidateInputs(ALL), file);
     expect(set.names).toEqual(model);
     expect(loadFeatureSet(file).names).toEqual(model);
+  });
+
+  it('keeps a filter, its quotes and its name', () => {
+    const set = parseFeatureSet('default-again.yaml', featureFileText(DEFAULT_FEATURE_INPUTS));
+    expect(set.names).toEqual(DEFAULT_FEATURE_SET.names);
+    expect(set.filters.map((f) => f.expression)).toEqual(["has(event.channel) && event.channel == 'ecom'"]);
   });
 
   it('refuses a feature that is not a candidate', () => {
