@@ -20,8 +20,9 @@ n_estimators (the booster predicts with its first k trees), so the number of tre
 """
 
 import argparse
-import json
+import csv
 import math
+import sys
 import time
 
 import lightgbm
@@ -53,8 +54,6 @@ def read_wide(path):
         for line in f:
             head = line.rstrip("\n").split(",", len(KEY_COLUMNS))
             if '"' in line:  # a quoted id with a comma in it: rare, so parsed the slow way
-                import csv
-
                 head = next(csv.reader([line]))
                 head = head[: len(KEY_COLUMNS)] + [",".join(head[len(KEY_COLUMNS) :])]
             values, label = head[-1].rsplit(",", 1)
@@ -216,8 +215,6 @@ def main():
 
 
 def log(message):
-    import sys
-
     print(f"[search] {message}", file=sys.stderr, flush=True)
 
 
