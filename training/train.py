@@ -137,34 +137,13 @@ def export_trees(booster):
     return trees
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--features", required=True)
-    ap.add_argument("--train-from", required=True)
-    ap.add_argument("--train-until", required=True)
-    ap.add_argument("--validation-days", type=float, default=7)
-    ap.add_argument("--test-from", required=True)
-    ap.add_argument("--test-until", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--trees", required=True)
-    ap.add_argument("--card", required=True)
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--n-estimators", type=int, default=PARAMS["n_estimators"])
-    args = ap.parse_args()
-
-    names, x, y, t, cards = read_rows(args.features)
+def fit_and_write(args, names, x, y, t, cards, periods, params):
+    """Fits `params` on the fit period, writes the ONNX model and its trees, and returns the card
+    (metrics of every period, thresholds chosen on the validation period)."""
+    fit, val, test = periods
     train_from, train_until = parse_time(args.train_from), parse_time(args.train_until)
     val_from = train_until - args.validation_days * 86_400_000
     test_from, test_until = parse_time(args.test_from), parse_time(args.test_until)
-    fit = (t >= train_from) & (t < val_from)
-    val = (t >= val_from) & (t < train_until)
-    test = (t >= test_from) & (t < test_until)
-    for label, mask in (("fit", fit), ("validation", val), ("test", test)):
-        if mask.sum() == 0 or y[mask].sum() == 0:
-            sys.exit(f"the {label} period has {int(mask.sum())} transactions and {int(y[mask].sum())} frauds: it needs both")
-
-    params = {**PARAMS, "n_estimators": args.n_estimators}
     model = lightgbm.LGBMClassifier(**params, random_state=args.seed)
     model.fit(x[fit], y[fit])
     # A fixed graph name (the converter draws a random one), so the same data give the same file.
@@ -203,10 +182,53 @@ def main():
         "thresholds": {"review": review, "block": block, "chosenOn": "validation", "rule": "lowest score with at least 50% (review) and 90% (block) of the flagged being fraud"},
         "training": {"library": f"lightgbm {lightgbm.__version__}", "converter": f"onnxmltools {onnxmltools.__version__}", "params": {**params, "random_state": args.seed}},
     }
+    return card
+
+
+def add_arguments(ap):
+    """The flags every training run takes: the CSV, the periods, the outputs and the seed."""
+    ap.add_argument("--features", required=True)
+    ap.add_argument("--train-from", required=True)
+    ap.add_argument("--train-until", required=True)
+    ap.add_argument("--validation-days", type=float, default=7)
+    ap.add_argument("--test-from", required=True)
+    ap.add_argument("--test-until", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--trees", required=True)
+    ap.add_argument("--card", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--seed", type=int, default=7)
+
+
+def periods(args, t, y):
+    """The fit, validation and test rows (boolean masks); exits when one lacks rows or frauds."""
+    train_from, train_until = parse_time(args.train_from), parse_time(args.train_until)
+    val_from = train_until - args.validation_days * 86_400_000
+    test_from, test_until = parse_time(args.test_from), parse_time(args.test_until)
+    fit = (t >= train_from) & (t < val_from)
+    val = (t >= val_from) & (t < train_until)
+    test = (t >= test_from) & (t < test_until)
+    for label, mask in (("fit", fit), ("validation", val), ("test", test)):
+        if mask.sum() == 0 or y[mask].sum() == 0:
+            sys.exit(f"the {label} period has {int(mask.sum())} transactions and {int(y[mask].sum())} frauds: it needs both")
+    return fit, val, test
+
+
+def write_card(args, card):
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
     print(json.dumps({"version": card["version"], "test": card["windows"]["test"], "thresholds": card["thresholds"]}))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    ap.add_argument("--n-estimators", type=int, default=PARAMS["n_estimators"])
+    args = ap.parse_args()
+    names, x, y, t, cards = read_rows(args.features)
+    params = {**PARAMS, "n_estimators": args.n_estimators}
+    write_card(args, fit_and_write(args, names, x, y, t, cards, periods(args, t, y), params))
 
 
 if __name__ == "__main__":

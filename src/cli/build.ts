@@ -14,7 +14,7 @@ import { ThreadedFeatureStore } from '../features/threaded/threaded-store.js';
 import { NoModelScorer, type Scorer } from '../models/scorer.js';
 import { ModelSlot } from '../models/model-slot.js';
 import { OnnxModel } from '../models/onnx-model.js';
-import type { ModelCard } from '../models/model-card.js';
+import { trainedFeaturesFile, type ModelCard } from '../models/model-card.js';
 import type { DecisionPolicy } from '../pipeline/decide.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
@@ -27,9 +27,15 @@ export function configWith(overrides: Record<string, string | undefined>): Confi
   return loadConfig(undefined, Object.fromEntries(Object.entries(overrides).filter((e): e is [string, string] => e[1] !== undefined)));
 }
 
-/** The feature set: FEATURES_FILE when given (refused with file, line and cause), else the default. */
+/**
+ * The feature set: FEATURES_FILE when given (refused with file, line and cause); else the file
+ * MODEL_PATH's card names (a `train --search` model, served with the features it was trained
+ * on); else the default. Whichever it is, the model's features are checked against it at load.
+ */
 export function featureSetFor(config: Config): FeatureSet {
-  return config.FEATURES_FILE ? loadFeatureSet(config.FEATURES_FILE) : DEFAULT_FEATURE_SET;
+  if (config.FEATURES_FILE) return loadFeatureSet(config.FEATURES_FILE);
+  const trained = config.MODEL_PATH ? trainedFeaturesFile(config.MODEL_PATH) : undefined;
+  return trained ? loadFeatureSet(trained) : DEFAULT_FEATURE_SET;
 }
 
 /** The rule set RULES_DIR and the lists hold, with the configured breaker; throws RuleCompileError. */

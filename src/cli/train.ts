@@ -1,14 +1,14 @@
 // `fraud-detector train`: point-in-time features from the serving code (features export),
 // then LightGBM in Python (training/train.py, in a virtual environment this command installs
 // from training/requirements.txt with scripts/training-venv.sh), written as an ONNX model,
-// its trees and its card.
-import { spawn } from 'node:child_process';
+// its trees and its card. With --search, the features and parameters are chosen first
+// (training/search.ts).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
+import { DEFAULT_CANDIDATE_OPTIONS } from '../features/candidates.js';
 import type { FeatureSet } from '../features/definitions.js';
 import { cardPathFor } from '../models/model-card.js';
 import { ModelSlot } from '../models/model-slot.js';
@@ -18,6 +18,8 @@ import { evaluatePeriod, formatEvaluation, type EvaluationReport } from '../offl
 import { exportFeatures } from '../offline/feature-export.js';
 import { byEventTime, timeSpan } from '../offline/history.js';
 import { readLabels, readTransactions, type LabelLine, type TransactionLine } from '../offline/input-lines.js';
+import { run, TRAINING_DIR, trainingPython } from '../training/python.js';
+import { searchAndTrain, type SearchSettings } from '../training/search.js';
 import { eventLimits, featureSetFor, offlineFeatures, offlinePipeline } from './build.js';
 
 interface TrainFlags {
@@ -33,10 +35,16 @@ interface TrainFlags {
   trees: string;
   rules: string;
   venv: string;
+  search?: boolean;
+  candidateWindows: string;
+  labelWindows: string;
+  distinctWindows: string;
+  tolerance: string;
+  paramSearch: boolean;
+  costEvents: string;
 }
 
 const DAY_MS = 86_400_000;
-const TRAINING_DIR = fileURLToPath(new URL('../../training/', import.meta.url));
 
 export function registerTrain(program: Command): void {
   program
@@ -46,43 +54,73 @@ export function registerTrain(program: Command): void {
     .requiredOption('--labels <file>', 'labels, one JSON object per line')
     .requiredOption('--train-until <time>', 'end of the training period (ISO time or date)')
     .option('--train-from <time>', 'start of the training period (default: 7 days after the first transaction, once the windows have filled)')
-    .option('--validation-days <n>', 'the last days of the training period pick the thresholds instead of fitting', '7')
+    .option('--validation-days <n>', 'the last days of the training period pick the thresholds (and, with --search, the features and parameters) instead of fitting', '7')
     .option('--test-from <time>', 'start of the held-out test period (default: 7 days after --train-until, a label delay)')
     .option('--test-until <time>', 'end of the test period (default: after the last transaction)')
     .requiredOption('--out <file>', 'the model, e.g. models/mine.onnx (its card and trees are written beside it)')
     .option('--seed <n>', 'random seed of the training', '7')
-    .option('--trees <n>', 'boosting rounds (trees)', '300')
-    .option('--rules <dir>', 'the rules the model is compared with on the test period (recorded in the card)', 'rules')
+    .option('--trees <n>', 'boosting rounds (trees); with --search, chosen by the search', '300')
+    .option('--rules <dir>', 'the rules the model is compared with on the test period (recorded in the card); with --search, the features they read are in every set', 'rules')
     .option('--venv <dir>', 'the Python virtual environment to use (created when missing)', '.local/training-venv')
+    .option('--search', 'choose the features (from candidates generated for every entity in the data) and LightGBM\'s parameters on the validation days; writes <out>.features.yaml, which the model is served with')
+    .option('--candidate-windows <list>', 'with --search: windows of the candidates over payments', DEFAULT_CANDIDATE_OPTIONS.windows.join(','))
+    .option('--label-windows <list>', 'with --search: windows of the label-fed candidates (fraud_count, fraud_rate, labelled_count)', DEFAULT_CANDIDATE_OPTIONS.labelWindows.join(','))
+    .option('--distinct-windows <list>', 'with --search: windows of the distinct-count candidates (empty: none)', DEFAULT_CANDIDATE_OPTIONS.distinctWindows.join(','))
+    .option('--tolerance <ap>', 'with --search: keep the smallest feature set whose validation AP is within this of the best', '0.002')
+    .option('--no-param-search', 'with --search: keep the default LightGBM parameters')
+    .option('--cost-events <n>', 'with --search: transactions the feature engine is timed over for the card', '150000')
     .action(async (flags: TrainFlags) => {
       const config = loadConfig();
-      const set = featureSetFor(config);
+      const limits = eventLimits(config);
       const work = mkdtempSync(join(tmpdir(), 'fd-train-'));
       try {
-        const csv = join(work, 'features.csv');
-        console.error(`[train] point-in-time features → ${csv}`);
-        const limits = eventLimits(config);
-        const exported = await exportFeatures(offlineFeatures(config, set), limits, { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(work, 'rejects.jsonl') });
-        console.error(`[train] ${exported.rows} rows × ${set.names.length} features, ${exported.labels} labels, ${exported.rejected} bad lines`);
-        // Bad lines were reported by the export; the history here is the same valid lines.
         const history = { transactions: byEventTime(await readTransactions(flags.transactions, limits, () => undefined)), labels: await readLabels(flags.labels, limits, () => undefined) };
-        const window = periods(flags, history.transactions);
-        await run('bash', [join(TRAINING_DIR, '..', 'scripts', 'training-venv.sh'), flags.venv]);
-        const python = join(flags.venv, 'bin', 'python');
+        const python = await trainingPython(flags.venv);
         const base = join(dirname(flags.out), basename(flags.out, '.onnx'));
         mkdirSync(dirname(flags.out), { recursive: true });
-        const args = [join(TRAINING_DIR, 'train.py'), '--features', csv, ...window, '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed, '--n-estimators', flags.trees];
-        console.error('[train] fitting LightGBM');
-        const summary = JSON.parse(await run(python, args)) as { version: string; thresholds: Record<string, number> };
-        console.error(`[train] comparing ${summary.version} with the rules in ${flags.rules} on the test period`);
+        const trainArgs = [...periods(flags, history.transactions), '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed];
+        const set =
+          flags.search === true
+            ? await searchAndTrain((s) => offlineFeatures(config, s), limits, history, searchSettings(flags), { python, work, files: { transactions: flags.transactions, labels: flags.labels }, trainArgs, card: `${base}.card.json`, featuresFile: `${base}.features.yaml` })
+            : await trainOn(config, featureSetFor(config), { python, work, flags, trainArgs });
+        const card = JSON.parse(readFileSync(cardPathFor(flags.out), 'utf8')) as { version: string; thresholds: Record<string, number> };
+        console.error(`[train] comparing ${card.version} with the rules in ${flags.rules} on the test period`);
         const comparison = await compareWithRules(config, set, flags, history);
-        console.log(`trained ${summary.version} → ${flags.out}, ${base}.card.json, ${base}.trees.json`);
+        console.log(`trained ${card.version} → ${flags.out}, ${base}.card.json, ${base}.trees.json${flags.search === true ? `, ${base}.features.yaml (serve it with MODEL_PATH=${flags.out}: the card names the feature file)` : ''}`);
         console.log(formatEvaluation(comparison));
-        console.log(`thresholds (chosen on the validation period): review ${summary.thresholds.review}, block ${summary.thresholds.block}`);
+        console.log(`thresholds (chosen on the validation period): review ${card.thresholds.review}, block ${card.thresholds.block}`);
       } finally {
         rmSync(work, { recursive: true, force: true });
       }
     });
+}
+
+/** The feature set's point-in-time export, and train.py on it. */
+async function trainOn(config: Config, set: FeatureSet, job: { python: string; work: string; flags: TrainFlags; trainArgs: string[] }): Promise<FeatureSet> {
+  const { flags } = job;
+  const csv = join(job.work, 'features.csv');
+  console.error(`[train] point-in-time features → ${csv}`);
+  const exported = await exportFeatures(offlineFeatures(config, set), eventLimits(config), { transactions: flags.transactions, labels: flags.labels, out: csv, rejects: join(job.work, 'rejects.jsonl') });
+  console.error(`[train] ${exported.rows} rows × ${set.names.length} features, ${exported.labels} labels, ${exported.rejected} bad lines`);
+  console.error('[train] fitting LightGBM');
+  await run(job.python, [join(TRAINING_DIR, 'train.py'), '--features', csv, ...job.trainArgs, '--n-estimators', flags.trees]);
+  return set;
+}
+
+function searchSettings(flags: TrainFlags): SearchSettings {
+  const list = (text: string): string[] => text.split(',').map((w) => w.trim()).filter((w) => w.length > 0);
+  const number = (flag: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag}: not a number ≥ 0: ${text}`);
+    return n;
+  };
+  return {
+    candidates: { windows: list(flags.candidateWindows), labelWindows: list(flags.labelWindows), distinctWindows: list(flags.distinctWindows) },
+    tolerance: number('--tolerance', flags.tolerance),
+    paramSearch: flags.paramSearch,
+    costEvents: number('--cost-events', flags.costEvents),
+    rulesDir: flags.rules,
+  };
 }
 
 /** The new model against the rules on its card's test period, written into the card. */
@@ -114,20 +152,4 @@ function periods(flags: TrainFlags, transactions: readonly TransactionLine[]): s
   const testUntil = flags.testUntil !== undefined ? time('--test-until', flags.testUntil) : span.endMs;
   const iso = (ms: number): string => new Date(ms).toISOString();
   return ['--train-from', iso(from), '--train-until', iso(until), '--test-from', iso(testFrom), '--test-until', iso(testUntil)];
-}
-
-/** Runs a command; resolves with its stdout, rejects with its stderr's tail. */
-function run(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      process.stderr.write(d);
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${basename(command)} ${basename(args[0] ?? '')} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
-  });
 }

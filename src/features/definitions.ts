@@ -98,7 +98,8 @@ export interface FeatureSet {
   distinctFields: string[];
 }
 
-const DEFAULT_WINDOWED: FeatureInput[] = (
+/** The built-in set's windowed features, as definitions (features/default.yaml is the same as a file). */
+export const DEFAULT_FEATURE_INPUTS: readonly FeatureInput[] = (
   [
     ['account', 'count', '10m'],
     ['account', 'count', '1h'],
@@ -141,7 +142,7 @@ export function featureName(input: FeatureInput): string {
 }
 
 /** Builds a feature set from definitions that load.ts (or the code) has validated; throws on a contradiction. */
-export function buildFeatureSet(inputs: readonly FeatureInput[] = DEFAULT_WINDOWED): FeatureSet {
+export function buildFeatureSet(inputs: readonly FeatureInput[] = DEFAULT_FEATURE_INPUTS): FeatureSet {
   const builder = new SetBuilder();
   const defs = inputs.map((input) => builder.add(input));
   const duplicate = defs.find((d, i) => (EVENT_FEATURES as readonly string[]).includes(d.name) || defs.findIndex((x) => x.name === d.name) !== i);

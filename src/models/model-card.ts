@@ -20,6 +20,8 @@ export const MODEL_CARD = z.looseObject({
   contributions: z.object({ file: z.string().min(1), kind: z.literal('lightgbm-saabas') }).optional(),
   thresholds: z.looseObject({ review: z.number().min(0).max(1), block: z.number().min(0).max(1) }),
   windows: z.looseObject({ test: WINDOW }).optional(),
+  /** The feature file the model was trained on (`train --search` writes it beside the model), by name in the model's folder and hash. */
+  featuresFile: z.object({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 
 export type ModelCard = z.infer<typeof MODEL_CARD>;
@@ -37,6 +39,11 @@ export function readModelFiles(modelPath: string): { bytes: Buffer; card: ModelC
   } catch (err) {
     throw new ModelLoadError(`${modelPath}: cannot read the model: ${(err as Error).message}`);
   }
+  return { bytes, card: readCardFor(modelPath, createHash('sha256').update(bytes).digest('hex')) };
+}
+
+/** The card beside a model, parsed and checked against the model's sha256. */
+function readCardFor(modelPath: string, sha: string): ModelCard {
   const cardPath = cardPathFor(modelPath);
   let raw: unknown;
   try {
@@ -49,9 +56,28 @@ export function readModelFiles(modelPath: string): { bytes: Buffer; card: ModelC
     const issue = parsed.error.issues[0];
     throw new ModelLoadError(`${cardPath}: not a model card: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
-  const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== parsed.data.sha256) throw new ModelLoadError(`${cardPath}: the card is for another file (its sha256 is ${parsed.data.sha256.slice(0, 12)}…, ${modelPath}'s is ${sha.slice(0, 12)}…)`, 'FD_MODEL_MISMATCH');
-  return { bytes, card: parsed.data };
+  return parsed.data;
+}
+
+/**
+ * The feature file a model's card names (`train --search` models), checked against the hash
+ * the card recorded; undefined when the card names none (the model is served with
+ * FEATURES_FILE or the built-in set, and its features checked against them at load).
+ */
+export function trainedFeaturesFile(modelPath: string): string | undefined {
+  const { card } = readModelFiles(modelPath);
+  if (card.featuresFile === undefined) return undefined;
+  const path = join(dirname(modelPath), card.featuresFile.file);
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (err) {
+    throw new ModelLoadError(`${cardPathFor(modelPath)}: the model was trained on the features in ${path}, which cannot be read: ${(err as Error).message}`);
+  }
+  const sha = createHash('sha256').update(text).digest('hex');
+  if (sha !== card.featuresFile.sha256) throw new ModelLoadError(`${path}: changed since the model was trained on it (sha256 ${sha.slice(0, 12)}…, the card's ${card.featuresFile.sha256.slice(0, 12)}…); train again, or restore the file`, 'FD_MODEL_MISMATCH');
+  return path;
 }
 
 /** Refuses a model whose features are not exactly the feature set's, in order, saying how they differ. */

@@ -91,3 +91,63 @@ describe('training on your own history', () => {
     }
   }, 600_000);
 });
+
+describe('train --search', () => {
+  it('chooses features on the validation days, and replay serves the model with its feature file, refusing an edited one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fd-search-'));
+    const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 31, accounts: 300, fraudRate: 0.02 });
+    const start = Date.parse('2026-03-01T00:00:00Z');
+    const rows: string[] = [];
+    const labels: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const s = sim.next(start + i * 100_000);
+      rows.push(JSON.stringify(s.event));
+      const label = sim.labelFor(s);
+      labels.push(JSON.stringify({ transactionId: s.event.transactionId, accountId: s.event.accountId, merchantId: s.event.merchantId, label: label.label, timestamp: label.timestamp }));
+    }
+    writeFileSync(join(dir, 'tx.jsonl'), rows.join('\n') + '\n');
+    writeFileSync(join(dir, 'labels.jsonl'), labels.join('\n') + '\n');
+    const env = { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
+    const args = ['train', '--search', '--transactions', join(dir, 'tx.jsonl'), '--labels', join(dir, 'labels.jsonl'), '--train-until', '2026-03-24', '--validation-days', '7'];
+    // A small search (the parameter search's logic is training/test_search.py's to test; its cost is 8 fits).
+    const small = ['--candidate-windows', '1h,1d', '--label-windows', '7d', '--distinct-windows', '', '--no-param-search', '--cost-events', '5000', '--out', join(dir, 'mine.onnx')];
+    const train = runCli([...args, ...small], env);
+    expect(await train.exited, train.output().slice(-3000)).toBe(0);
+    const card = readCard(join(dir, 'mine.card.json')) as Card & { featuresFile: { file: string }; search: SearchRecord };
+    expect(card.featuresFile.file).toBe('mine.features.yaml');
+    const { search } = card;
+    expect(search.candidates.length).toBeGreaterThan(card.features.length);
+    expect(search.selection.steps[0]?.features).toBe(search.candidates.length);
+    expect(search.selection.steps.length).toBeGreaterThan(2);
+    expect(search.selection.selected).toEqual(card.features);
+    // The features the shipped rules read are in the set, so the rules run beside the model.
+    expect(card.features).toEqual(expect.arrayContaining(['account.count_10m', 'account.amount_ratio_30d', 'device.count_1d']));
+    expect(search.params.trials).toEqual([]);
+    expect(search.featureCost.selected.microsPerEvent).toBeGreaterThan(0);
+    expect(search.featureCost.selected.features).toBe(card.features.length);
+
+    // Served as trained: replay with only the model takes the feature file from its card.
+    const replay = runCli(['replay', '--transactions', join(dir, 'tx.jsonl'), '--model', join(dir, 'mine.onnx'), '--out', join(dir, 'decisions.jsonl')], env);
+    expect(await replay.exited, replay.output()).toBe(0);
+    const first = JSON.parse(readFileSync(join(dir, 'decisions.jsonl'), 'utf8').split('\n')[0] as string) as Decision;
+    expect(first.modelVersion).toBe(card.version);
+    const served = Object.entries(first.features).flatMap(([group, values]) => Object.keys(values).map((k) => `${group}.${k}`));
+    expect(served.sort()).toEqual([...card.features].sort());
+
+    // Another feature set than the model's is refused, with the differences; so is an edited feature file.
+    const other = runCli(['replay', '--transactions', join(dir, 'tx.jsonl'), '--model', join(dir, 'mine.onnx'), '--out', join(dir, 'other.jsonl')], { ...env, FEATURES_FILE: 'features/default.yaml' });
+    expect(await other.exited).not.toBe(0);
+    expect(other.output()).toMatch(/FD_MODEL_MISMATCH|the model expects \d+ features/);
+    writeFileSync(join(dir, 'mine.features.yaml'), readFileSync(join(dir, 'mine.features.yaml'), 'utf8').replace(/\n$/, '\n  - { entity: ip, aggregation: count, window: 1h }\n'));
+    const edited = runCli(['replay', '--transactions', join(dir, 'tx.jsonl'), '--model', join(dir, 'mine.onnx'), '--out', join(dir, 'edited.jsonl')], env);
+    expect(await edited.exited).not.toBe(0);
+    expect(edited.output()).toMatch(/changed since the model was trained on it/);
+  }, 600_000);
+});
+
+interface SearchRecord {
+  candidates: string[];
+  selection: { steps: { features: number; removed: string[]; validationAveragePrecision: number }[]; selected: string[] };
+  params: { trials: unknown[] };
+  featureCost: { selected: { features: number; microsPerEvent: number } };
+}

@@ -1,7 +1,7 @@
 // Serving a model: the shipped one loads and scores in batches, its explanations add up to
 // its scores, and a model that does not fit is refused with the reason (features, a corrupt
 // file, a card or trees of another model), never half-loaded.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ModelLoadError } from '../../src/contract/errors.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
-import { policyFor } from '../../src/cli/build.js';
+import { featureSetFor, policyFor } from '../../src/cli/build.js';
+import { loadFeatureSet } from '../../src/features/load.js';
 import { ModelSlot } from '../../src/models/model-slot.js';
 import { OnnxModel } from '../../src/models/onnx-model.js';
 import type { Scorer } from '../../src/models/scorer.js';
@@ -128,5 +129,33 @@ describe('the model slot', () => {
     lease.release();
     expect(closed).toEqual(['a']);
     expect(Array.from(await slot.score(new Float32Array(1), 1, 1))).toEqual([Math.fround(0.9)]);
+  });
+});
+
+describe('a model whose card names its feature file (train --search)', () => {
+  /** The fixture model, its card naming `m.features.yaml` (here the built-in set, which the model was trained on). */
+  function withFeatureFile(): { model: string; features: string } {
+    const model = copyModel(ALT);
+    const features = model.replace(/\.onnx$/, '.features.yaml');
+    writeFileSync(features, readFileSync('features/default.yaml'));
+    const cardPath = model.replace(/\.onnx$/, '.card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8')) as Record<string, unknown>;
+    card.featuresFile = { file: 'm.features.yaml', sha256: createHash('sha256').update(readFileSync(features)).digest('hex') };
+    writeFileSync(cardPath, JSON.stringify(card));
+    return { model, features };
+  }
+
+  it('is served with that file when FEATURES_FILE is unset, and FEATURES_FILE still wins', () => {
+    const { model } = withFeatureFile();
+    expect(featureSetFor(loadConfig({ MODEL_PATH: model })).names).toEqual(DEFAULT_FEATURE_SET.names);
+    expect(featureSetFor(loadConfig({ MODEL_PATH: model, FEATURES_FILE: 'features/lean.yaml' })).names).toEqual(loadFeatureSet('features/lean.yaml').names);
+  });
+
+  it('is refused when the file changed since training, or is gone', () => {
+    const { model, features } = withFeatureFile();
+    writeFileSync(features, `${readFileSync(features, 'utf8')}  - { entity: ip, aggregation: count, window: 1h }\n`);
+    expect(() => featureSetFor(loadConfig({ MODEL_PATH: model }))).toThrow(expect.objectContaining({ code: 'FD_MODEL_MISMATCH', message: expect.stringMatching(/changed since the model was trained on it/) as unknown }));
+    rmSync(features);
+    expect(() => featureSetFor(loadConfig({ MODEL_PATH: model }))).toThrow(/trained on the features in .*m\.features\.yaml, which cannot be read/);
   });
 });
