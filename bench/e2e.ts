@@ -148,6 +148,10 @@ async function stageTotals(): Promise<Map<string, number>> {
   const totals = new Map<string, number>();
   for (const m of body.matchAll(/^fraud_detector_stage_duration_seconds_(sum|count)\{stage="([a-z]+)"\} (\S+)$/gm)) totals.set(`${m[2]}.${m[1]}`, Number(m[3]));
   for (const m of body.matchAll(/^fraud_detector_batch_size_(sum|count) (\S+)$/gm)) totals.set(`batch.${m[1]}`, Number(m[2]));
+  // The main thread's garbage collections by kind, and its event loop's longest delay since the last scrape.
+  for (const m of body.matchAll(/^fraud_detector_process_nodejs_gc_duration_seconds_(sum|count)\{kind="([a-z]+)"\} (\S+)$/gm)) totals.set(`gc-${m[2]}.${m[1]}`, Number(m[3]));
+  const lag = /^fraud_detector_process_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(body)?.[1];
+  if (lag !== undefined) totals.set('lag.max', Number(lag));
   return totals;
 }
 
@@ -156,7 +160,11 @@ function formatStages(before: Map<string, number>, after: Map<string, number>): 
   const delta = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
   const batches = delta('batch.count');
   const parts = ['features', 'score', 'rules', 'produce'].map((stage) => `${stage} ${((delta(`${stage}.sum`) / Math.max(1, delta(`${stage}.count`))) * 1000).toFixed(1)} ms`);
-  return `  per batch (${batches} batches, ${(delta('batch.sum') / Math.max(1, batches)).toFixed(1)} events each, mean): ${parts.join(', ')}`;
+  const gc = ['minor', 'major', 'incremental'].map((kind) => `${kind} ${delta(`gc-${kind}.count`)} (${(delta(`gc-${kind}.sum`) * 1000).toFixed(0)} ms)`).join(', ');
+  return [
+    `  per batch (${batches} batches, ${(delta('batch.sum') / Math.max(1, batches)).toFixed(1)} events each, mean): ${parts.join(', ')}`,
+    `  the worker's main thread meanwhile: garbage collections ${gc}; longest event-loop delay ${((after.get('lag.max') ?? NaN) * 1000).toFixed(1)} ms`,
+  ].join('\n');
 }
 
 /** Seconds the worker spent per stage while draining, from its own /metrics. */
