@@ -64,7 +64,7 @@ for set in "${sets[@]}"; do
   out="$work/$name"
   mkdir -p "$out"
   # No rules: the handbook measures the model alone (and the shipped rules read features that
-  # other sets lack). RULES_DIR too, since train's test-period comparison also loads it.
+  # other sets lack); RULES_DIR is what replay decides with.
   features=(-u FEATURES_FILE RULES_DIR="$work/no-rules")
   [[ "$set" == default ]] || features=(FEATURES_FILE="$root/$set" RULES_DIR="$work/no-rules")
   [[ "$set" == default || -f "$root/$set" ]] || { echo "handbook-benchmark: no such feature file: $set" >&2; exit 2; }

@@ -104,8 +104,9 @@ export interface Pipeline {
  * `decisions`: 'alerts' when only alerts leave the process (the worker without
  * EMIT_DECISIONS), so allows are not built in full; 'all' for replay and the decisions topic.
  */
-export function buildPipeline(config: Config, store: FeatureStore, decisions: 'all' | 'alerts' = 'all', features: FeatureSet = DEFAULT_FEATURE_SET, models: Models = { scorer: new NoModelScorer() }): Pipeline {
-  let rules = rulesFor(config, features);
+export function buildPipeline(config: Config, store: FeatureStore, decisions: 'all' | 'alerts' = 'all', features: FeatureSet = DEFAULT_FEATURE_SET, models: Models = { scorer: new NoModelScorer() }, initialRules?: RuleSet): Pipeline {
+  // Given rules replace RULES_DIR's, which is then not read at all (it may not fit these features).
+  let rules = initialRules ?? rulesFor(config, features);
   const deps: PipelineDeps = {
     features,
     store,
@@ -134,8 +135,7 @@ export function eventLimits(config: Config): EventLimits {
  * breakers off) instead of RULES_DIR's when given.
  */
 export function offlinePipeline(config: Config, features: FeatureSet, options: { decisions: 'all' | 'alerts'; models?: Models; rules?: RuleSet }): PipelineDeps {
-  const pipeline = buildPipeline(config, memoryStore(config), options.decisions, features, options.models);
-  if (options.rules) pipeline.setRules(options.rules);
+  const pipeline = buildPipeline(config, memoryStore(config), options.decisions, features, options.models, options.rules);
   return { ...pipeline.deps, ...offlineFeatures(config, features) };
 }
 
