@@ -5,8 +5,10 @@
 # label delay, tested on the week from 2018-08-08; AUC ROC, average precision and card
 # precision@100 beside the handbook's published figures, over every transaction of the test week
 # and over the handbook's test set (each day without the cards already known compromised).
-#   scripts/handbook-benchmark.sh [seed] [--venv dir] [--features file]...
-# Each --features file is benchmarked (default: the built-in set and features/handbook.yaml).
+#   scripts/handbook-benchmark.sh [seed] [--venv dir] [--features file]... [--search]
+# Each --features file is benchmarked (default: the built-in set and features/handbook.yaml);
+# --search adds a model trained with `train --search` (features and parameters chosen on the
+# validation week), served with the feature file it writes beside the model (FEATURES_FILE unset).
 # Data, models, decisions and logs: .local/handbook-benchmark/seed-<seed>/ (HANDBOOK_DIR moves
 # it); the generated history is kept there and not generated again.
 set -euo pipefail
@@ -15,15 +17,18 @@ cd "$root"
 seed=0
 venv="$root/.local/training-venv"
 sets=()
+search=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --venv) venv="$2"; shift 2 ;;
     --features) sets+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --search) search=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) [[ "$1" =~ ^[0-9]+$ ]] || { echo "handbook-benchmark: not a seed: $1" >&2; exit 2; }; seed="$1"; shift ;;
   esac
 done
 [[ ${#sets[@]} -gt 0 ]] || sets=(default features/handbook.yaml)
+[[ $search -eq 0 ]] || sets+=(--search)
 
 # The handbook's protocol (delta_train = delta_delay = delta_test = 7 days).
 TRAIN_FROM=2018-07-25T00:00:00Z
@@ -60,18 +65,25 @@ echo "[handbook] kept $(wc -l <"$work/tx.jsonl") transactions from $HISTORY_FROM
 
 results=()
 for set in "${sets[@]}"; do
-  name="$(basename "$set" .yaml)"
+  # No rules: the handbook measures the model alone (and the shipped rules read features that
+  # other sets lack); RULES_DIR is what replay decides with. A searched model (no FEATURES_FILE)
+  # is served with the feature file its card names, written beside it by train --search.
+  features=(-u FEATURES_FILE RULES_DIR="$work/no-rules")
+  search_flags=()
+  case "$set" in
+    default) name=default ;;
+    --search) name=search; search_flags=(--search) ;;
+    *) name="$(basename -- "$set" .yaml)"
+       [[ -f "$root/$set" ]] || { echo "handbook-benchmark: no such feature file: $set" >&2; exit 2; }
+       features=(FEATURES_FILE="$root/$set" RULES_DIR="$work/no-rules") ;;
+  esac
   out="$work/$name"
   mkdir -p "$out"
-  # No rules: the handbook measures the model alone (and the shipped rules read features that
-  # other sets lack); RULES_DIR is what replay decides with.
-  features=(-u FEATURES_FILE RULES_DIR="$work/no-rules")
-  [[ "$set" == default ]] || features=(FEATURES_FILE="$root/$set" RULES_DIR="$work/no-rules")
-  [[ "$set" == default || -f "$root/$set" ]] || { echo "handbook-benchmark: no such feature file: $set" >&2; exit 2; }
   # The model fits the training week alone (its labels are all known by the test week's start);
-  # train's validation period, which only sets the alert thresholds, is the delay week.
-  echo "[handbook] $name: train (fit on $TRAIN_FROM + 7 days)"
-  env "${features[@]}" nice -n 10 node dist/cli/main.js train \
+  # train's validation period, which only sets the alert thresholds, is the delay week (with
+  # --search, the week the features and parameters are chosen on as well).
+  echo "[handbook] $name: train${search_flags[*]:+ ${search_flags[*]}} (fit on $TRAIN_FROM + 7 days)"
+  env "${features[@]}" nice -n 10 node dist/cli/main.js train "${search_flags[@]}" \
     --transactions "$work/tx.jsonl" --labels "$work/labels.jsonl" \
     --train-from "$TRAIN_FROM" --train-until "$TEST_FROM" --validation-days 7 \
     --test-from "$TEST_FROM" --test-until "$TEST_UNTIL" \
@@ -103,10 +115,20 @@ for (let i = 0; i < pairs.length; i += 2) {
   const [name, out] = [pairs[i], pairs[i + 1]];
   const all = JSON.parse(readFileSync(`${out}/evaluation.json`, 'utf8'));
   const hb = JSON.parse(readFileSync(`${out}/handbook-metrics.json`, 'utf8')).handbookTestSet;
-  console.log(row(`ours, ${name} features, every test transaction`, all.model) + size(all));
-  console.log(row(`ours, ${name} features, the handbook's test set`, hb) + size(hb));
+  const label = name === 'search' ? 'train --search' : `${name} features`;
+  console.log(row(`ours, ${label}, every test transaction`, all.model) + size(all));
+  console.log(row(`ours, ${label}, the handbook's test set`, hb) + size(hb));
 }
 const published = (aucRoc, averagePrecision, cardPrecisionAt100) => ({ aucRoc, averagePrecision, cardPrecisionAt100 });
 console.log(row('handbook, XGBoost (grid search), its test set', published(0.869, 0.687, 0.303)));
 console.log(row('handbook, random forest (grid search), its test set', published(0.870, 0.678, 0.299)));
+// What train --search chose, from its model's card.
+for (let i = 0; i < pairs.length; i += 2) {
+  if (pairs[i] !== 'search') continue;
+  const card = JSON.parse(readFileSync(`${pairs[i + 1]}/model.card.json`, 'utf8'));
+  const { selection, params } = card.search;
+  const p = params.chosen ?? {};
+  const chosen = params.chosen === null ? 'default parameters' : `${p.num_leaves} leaves, learning rate ${p.learning_rate}, ${p.min_child_samples} per leaf, ${p.n_estimators} trees (validation AP ${fmt(p.validationAveragePrecision)})`;
+  console.log(`\ntrain --search: ${card.features.length} of ${card.search.candidates.length} features (pruning rounds ${selection.steps.map((s) => s.features).join(' → ')}, the chosen round's validation AP ${fmt(selection.chosen.validationAveragePrecision)}); ${chosen}; the model's validation AP ${fmt(card.search.validationAveragePrecision)}; feature file ${pairs[i + 1]}/${card.featuresFile.file}`);
+}
 EOF
