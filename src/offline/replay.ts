@@ -149,11 +149,16 @@ async function replaySorted(deps: PipelineDeps, limits: EventLimits, files: Repl
     const txLines = reparsed(transactions.sorted(), (r): TransactionLine => ({ lineNo: r.tie, tx: parseTransaction(r.payload, limits) }));
     const labelLines = new LabelStream(reparsed(labels.sorted(), (r): LabelLine => parseLabel(r.payload, limits)));
     const labelled = withStagedLabels(deps);
-    await replayInTimeOrder(txLines, labelLines, CHUNK, labelled.stage, async (chunk) => {
-      const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
-      for (const d of outcome.decided) await decisions.add((chunk[d.index] as TransactionLine).lineNo, 0, Buffer.from(decisionJson(d)));
-      for (const d of outcome.decided) out.note(d.outcome);
-    });
+    try {
+      await replayInTimeOrder(txLines, labelLines, CHUNK, labelled.stage, async (chunk) => {
+        const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
+        for (const d of outcome.decided) await decisions.add((chunk[d.index] as TransactionLine).lineNo, 0, Buffer.from(decisionJson(d)));
+        for (const d of outcome.decided) out.note(d.outcome);
+      });
+    } finally {
+      // Labels known after the last transaction are left unread: their sorted runs' files are closed here.
+      await Promise.all([labelLines.close(), txLines.return(undefined)]);
+    }
     let lines: Buffer[] = [];
     for await (const d of decisions.sorted()) {
       lines.push(d.payload, NEWLINE);
