@@ -15,6 +15,15 @@ describe('LabelReadCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  it('holds a copy, not the reply buffer (a slice of the socket chunk it would keep alive)', () => {
+    const cache = new LabelReadCache();
+    cache.validate('a');
+    const chunk = Buffer.from('xxvalueyy');
+    cache.hold('k', chunk.subarray(2, 7));
+    chunk.fill(0);
+    expect(cache.get('k')?.toString()).toBe('value');
+  });
+
   it('holds nothing without a token (Redis lost it, or no label was ever applied)', () => {
     const cache = new LabelReadCache();
     cache.validate(null);

@@ -51,7 +51,8 @@ export class LabelReadCache {
     if (this.token === null || this.values.has(key)) return;
     const size = key.length + (value?.length ?? 0) + 64;
     if (this.bytes + size > this.maxBytes) this.clear();
-    this.values.set(key, value);
+    // A copy: a reply's buffer is a slice of the socket's read chunk, which it would keep alive.
+    this.values.set(key, value === null ? null : Buffer.from(value));
     this.bytes += size;
   }
 }
