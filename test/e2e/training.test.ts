@@ -17,6 +17,29 @@ import { testWorld } from '../helpers/worker.js';
 type Card = ModelCard & { windows: { test: Record<string, number> }; comparison: { model: { averagePrecision: number }; bestRule: { id: string; averagePrecision: number } } };
 const readCard = (path: string): Card => JSON.parse(readFileSync(path, 'utf8')) as Card;
 
+type Simulated = ReturnType<TransactionSimulator['next']>;
+
+/**
+ * A simulated history from 2026-03-01, one transaction every `everyMs`, written as tx.jsonl and
+ * labels.jsonl in a fresh directory; `lines` gives each transaction's line and its label's.
+ */
+function writeHistory(prefix: string, o: { seed: number; accounts: number; fraudRate: number; count: number; everyMs: number }, lines: (s: Simulated, label: ReturnType<TransactionSimulator['labelFor']>) => [object, object]): { dir: string; rows: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: o.seed, accounts: o.accounts, fraudRate: o.fraudRate });
+  const start = Date.parse('2026-03-01T00:00:00Z');
+  const rows: string[] = [];
+  const labels: string[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const s = sim.next(start + i * o.everyMs);
+    const [row, label] = lines(s, sim.labelFor(s));
+    rows.push(JSON.stringify(row));
+    labels.push(JSON.stringify(label));
+  }
+  writeFileSync(join(dir, 'tx.jsonl'), rows.join('\n') + '\n');
+  writeFileSync(join(dir, 'labels.jsonl'), labels.join('\n') + '\n');
+  return { dir, rows };
+}
+
 function script(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn('scripts/train-default-model.sh', args, { env: { ...process.env, FD_SKIP_SETUP: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,20 +70,11 @@ describe('training on your own history', () => {
   afterAll(() => closePollingAdmin());
 
   it('needs only the required fields, and the model serves in replay and run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fd-own-'));
-    const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 23, accounts: 400, fraudRate: 0.01 });
-    const start = Date.parse('2026-03-01T00:00:00Z');
-    const rows: string[] = [];
-    const labels: string[] = [];
-    for (let i = 0; i < 40_000; i++) {
-      const s = sim.next(start + i * 90_000);
-      const { transactionId, accountId, amount, currency, timestamp } = s.event;
-      rows.push(JSON.stringify({ transactionId, accountId, amount, currency, timestamp }));
-      const label = sim.labelFor(s);
-      labels.push(JSON.stringify({ transactionId, accountId, label: label.label, timestamp: label.timestamp }));
-    }
-    writeFileSync(join(dir, 'tx.jsonl'), rows.join('\n') + '\n');
-    writeFileSync(join(dir, 'labels.jsonl'), labels.join('\n') + '\n');
+    // Only the required fields, in the transactions and in the labels.
+    const { dir, rows } = writeHistory('fd-own-', { seed: 23, accounts: 400, fraudRate: 0.01, count: 40_000, everyMs: 90_000 }, ({ event: { transactionId, accountId, amount, currency, timestamp } }, label) => [
+      { transactionId, accountId, amount, currency, timestamp },
+      { transactionId, accountId, label: label.label, timestamp: label.timestamp },
+    ]);
     const env = { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
     const train = runCli(['train', '--transactions', join(dir, 'tx.jsonl'), '--labels', join(dir, 'labels.jsonl'), '--train-until', '2026-03-29', '--trees', '30', '--out', join(dir, 'mine.onnx')], env);
     expect(await train.exited, train.output().slice(-2000)).toBe(0);
@@ -94,19 +108,10 @@ describe('training on your own history', () => {
 
 describe('train --search', () => {
   it('chooses features on the validation days, and replay serves the model with its feature file, refusing an edited one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fd-search-'));
-    const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 31, accounts: 300, fraudRate: 0.02 });
-    const start = Date.parse('2026-03-01T00:00:00Z');
-    const rows: string[] = [];
-    const labels: string[] = [];
-    for (let i = 0; i < 30_000; i++) {
-      const s = sim.next(start + i * 100_000);
-      rows.push(JSON.stringify(s.event));
-      const label = sim.labelFor(s);
-      labels.push(JSON.stringify({ transactionId: s.event.transactionId, accountId: s.event.accountId, merchantId: s.event.merchantId, label: label.label, timestamp: label.timestamp }));
-    }
-    writeFileSync(join(dir, 'tx.jsonl'), rows.join('\n') + '\n');
-    writeFileSync(join(dir, 'labels.jsonl'), labels.join('\n') + '\n');
+    const { dir } = writeHistory('fd-search-', { seed: 31, accounts: 300, fraudRate: 0.02, count: 30_000, everyMs: 100_000 }, ({ event }, label) => [
+      event,
+      { transactionId: event.transactionId, accountId: event.accountId, merchantId: event.merchantId, label: label.label, timestamp: label.timestamp },
+    ]);
     const env = { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
     const args = ['train', '--search', '--transactions', join(dir, 'tx.jsonl'), '--labels', join(dir, 'labels.jsonl'), '--train-until', '2026-03-24', '--validation-days', '7'];
     // A small search (the parameter search's logic is training/test_search.py's to test; its cost is 8 fits).
