@@ -6,13 +6,15 @@
 #
 #   scripts/faults.sh [--profile short|full] [--scenario NAME[,NAME]] [--json FILE] [--keep] [--seed N]
 #                     [--guarantee at-least-once|exactly-once]
-#                     [--no-build] [--down]
+#                     [--deadline SECONDS] [--no-build] [--down]
 #
 #   --profile   full (default): 10 kills, a minute of storm, 5 + 5 bounces, a 30 s outage, a
 #               Redis restart, then all together; short: every scenario briefly (CI)
 #   --scenario  worker-kill, rebalance-storm, leader-bounce, controller-bounce, broker-outage,
 #               redis-restart, all
 #   --json      also write the report there (it is always in .local/faults/runs/<id>/report.json)
+#   --deadline  stop the scenarios still running after SECONDS, report them as not run to their
+#               verdict (with their last steps), and write the report all the same
 #   --keep      keep each scenario's topics and Redis keys (deleted once verified by default)
 #   --no-build  do not rebuild dist/ even when src/ is newer
 #   --down      stop the fault suite's services afterwards (they stay up for the next run otherwise)
@@ -28,9 +30,9 @@ while [ $# -gt 0 ]; do
   case $1 in
     --no-build) build=0 ;;
     --down) down=1 ;;
-    --profile|--scenario|--json|--seed|--guarantee) [ $# -ge 2 ] || { echo "[faults] $1 needs a value" >&2; exit 2; }; args+=("$1" "$2"); shift ;;
-    --profile=*|--scenario=*|--json=*|--seed=*|--guarantee=*|--keep) args+=("$1") ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --profile|--scenario|--json|--seed|--guarantee|--deadline) [ $# -ge 2 ] || { echo "[faults] $1 needs a value" >&2; exit 2; }; args+=("$1" "$2"); shift ;;
+    --profile=*|--scenario=*|--json=*|--seed=*|--guarantee=*|--deadline=*|--keep) args+=("$1") ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "[faults] unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

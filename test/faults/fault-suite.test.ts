@@ -3,7 +3,9 @@
 // starts the suite's own services (a 3-broker KRaft cluster and a Redis with AOF, beside the
 // regular ones), runs every scenario against real workers, and this test asserts its table:
 // nothing lost, no redelivered transaction decided differently, no lag after the drain, every
-// drain exits 0. The services are stopped and their data deleted afterwards.
+// drain exits 0. The services are stopped and their data deleted afterwards. Each run has a
+// deadline well inside its test's timeout: a scenario that hangs is reported with its last
+// steps, never a bare timeout.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,32 +16,49 @@ import { SCENARIOS } from './scenario.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+/** Process groups of fault suites still running: killed after the tests, whatever happened. */
+const running = new Set<number>();
+
 function faults(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(join(ROOT, 'scripts', 'faults.sh'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so that its workers, producer and tools go with it.
+  const child = spawn(join(ROOT, 'scripts', 'faults.sh'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid !== undefined) running.add(child.pid);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      if (child.pid !== undefined) running.delete(child.pid);
+      resolve({ code, output });
+    }),
+  );
 }
 
 describe('fault suite, short profile', () => {
   afterAll(
     () =>
       new Promise<void>((resolve) => {
+        for (const pid of running) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
         execFile(join(ROOT, 'scripts', 'services.sh'), ['down', '--faults', '--purge'], () => resolve());
       }),
     120_000,
   );
 
   it('every scenario: nothing lost, redelivered decisions unchanged, no lag after the drain, drains exit 0', async () => {
-    await runAndCheck(['--profile', 'short'], Object.keys(SCENARIOS), 'at-least-once');
-  }, 20 * 60_000);
+    await runAndCheck(['--profile', 'short', '--deadline', String(15 * 60)], Object.keys(SCENARIOS), 'at-least-once');
+  }, 18 * 60_000);
 
   // Exactly-once output (transactions.ts): every fault at once, and read_committed subscribers
   // must see each input decided once and each alert once.
   it('exactly-once, every fault at once: the same, and no input nor alert seen twice', async () => {
-    await runAndCheck(['--profile', 'short', '--scenario', 'all', '--guarantee', 'exactly-once'], ['all'], 'exactly-once');
-  }, 10 * 60_000);
+    await runAndCheck(['--profile', 'short', '--scenario', 'all', '--guarantee', 'exactly-once', '--deadline', String(6 * 60)], ['all'], 'exactly-once');
+  }, 8 * 60_000);
 });
 
 async function runAndCheck(args: string[], scenarios: string[], guarantee: 'at-least-once' | 'exactly-once'): Promise<void> {
@@ -52,7 +71,8 @@ async function runAndCheck(args: string[], scenarios: string[], guarantee: 'at-l
   } catch {
     throw new Error(`the fault suite wrote no report (exit ${run.code}):\n${run.output.slice(-4000)}`);
   }
-  const why = `\n${report.table}\n(logs: .local/faults/runs/${report.runId})`;
+  // On a failure: the table, and what the suite printed (each scenario's steps and verdict).
+  const why = `\n${report.table}\n(logs: .local/faults/runs/${report.runId})\n${run.output.slice(-6000)}`;
   expect(report.scenarios.map((s) => s.scenario), why).toEqual(scenarios);
   for (const s of report.scenarios) {
     if (isError(s)) {

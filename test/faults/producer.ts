@@ -31,12 +31,16 @@ export interface ProducerSummary {
 const TICK_MS = 50;
 
 async function produce(job: ProducerJob): Promise<ProducerSummary> {
-  const producer = new KafkaJS.Kafka({ 'bootstrap.servers': job.brokers, 'client.id': 'fd-faults-producer', log_level: 0 }).producer({
+  const producer = new KafkaJS.Kafka({ 'bootstrap.servers': job.brokers, 'client.id': 'fd-faults-producer', log_level: 4 }).producer({
     'enable.idempotence': true,
     acks: -1,
     'message.timeout.ms': job.messageTimeoutMs,
     'linger.ms': 5,
   });
+  // The client's warnings go to stderr (the scenario's producer.log), with the time: what it
+  // went through is read beside the scenario's timeline.
+  const note = (level: string) => (message: string) => void process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
+  Object.assign(producer.logger(), { debug: () => undefined, info: note('info'), warn: note('warn'), error: note('error') });
   await producer.connect();
   const input = new InputStream(job.input);
   const summary: ProducerSummary = { sent: 0, malformed: 0, labels: 0, failed: 0, errors: [], seconds: 0 };
@@ -45,6 +49,7 @@ async function produce(job: ProducerJob): Promise<ProducerSummary> {
     const p: Promise<void> = producer.send({ topic, messages }).then(
       () => undefined,
       (err: Error) => {
+        note('error')(`send of ${messages.length} to ${topic} failed: ${err.message}`);
         summary.failed += messages.length;
         if (summary.errors.length < 5) summary.errors.push(err.message);
       },
@@ -73,7 +78,9 @@ async function produce(job: ProducerJob): Promise<ProducerSummary> {
     summary.labels += labels.length;
     await new Promise((r) => setTimeout(r, TICK_MS));
   }
+  note('info')(`stopping: ${inFlight.size} sends not yet acknowledged`);
   while (inFlight.size > 0) await Promise.all([...inFlight]);
+  note('info')('every send acknowledged or failed; disconnecting');
   await producer.disconnect();
   summary.seconds = (Date.now() - started) / 1000;
   return summary;

@@ -11,6 +11,7 @@ import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
 import { Random } from '../../src/simulate/random.js';
 import { topicConfigs } from '../helpers/kafka-tools.js';
+import { track, within } from './bounds.js';
 import { ROOT, type FaultCluster, type FaultServices } from './cluster.js';
 import { bounceControllers, bounceLeaders, brokerOutage, killWorkers, rebalanceStorm, restartRedis, type FaultContext } from './faults.js';
 import { DEFAULT_INPUT, type InputOptions } from './input.js';
@@ -21,7 +22,7 @@ import { readToEnd, type TopicRecord } from './read-topics.js';
 import { deletePrefix, readPrefix } from './redis-state.js';
 import { compareStates, type StateDiff } from './state-compare.js';
 import { verifyOutputs, type OutputVerdict } from './verify.js';
-import { sleep, WorkerFleet, type DrainExit, type ReadyProbe } from './workers.js';
+import { DRAIN_BOUND_MS, sleep, WorkerFleet, type DrainExit, type ReadyProbe } from './workers.js';
 
 type Faults = (ctx: FaultContext, p: Profile) => Promise<unknown>;
 
@@ -141,10 +142,10 @@ function workerSettings(names: Names, outputs: Names['outputs'], group: string, 
 
 /** `fraud-detector topics create` at RF 3 and min ISR 2, as an operator runs it. */
 async function createTopics(env: Record<string, string>, log: string): Promise<void> {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'topics', 'create', '--replication-factor', '3', '--min-insync-replicas', '2'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, ['dist/cli/main.js', 'topics', 'create', '--replication-factor', '3', '--min-insync-replicas', '2'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 }));
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   writeFileSync(log, out, { flag: 'a' });
   if (code !== 0) throw new Error(`topics create exited ${code}: ${out}`);
@@ -171,15 +172,19 @@ async function checkReplication(suite: SuiteContext, names: Names): Promise<void
 
 function startProducer(suite: SuiteContext, names: Names, input: InputOptions, log: string): { stop: () => Promise<ProducerSummary> } {
   const job: ProducerJob = { brokers: suite.services.brokers, transactionsTopic: names.tx, labelsTopic: names.labels, input, messageTimeoutMs: 600_000 };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'faults', 'producer.ts'), JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'faults', 'producer.ts'), JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => writeFileSync(log, d, { flag: 'a' }));
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => writeFileSync(log, d, { flag: 'a' }));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return {
+    // The faults are over when it is stopped: what it still holds is acknowledged in seconds.
     stop: async () => {
       child.kill('SIGTERM');
-      const code = await exited;
+      const code = await within(exited, 120_000, 'the producer, flushing after SIGTERM').catch((err: Error) => {
+        child.kill('SIGKILL');
+        throw err;
+      });
       const last = out.trim().split('\n').at(-1) ?? '';
       if (code !== 0 || !last.startsWith('{')) throw new Error(`the producer exited ${code}; see ${log}`);
       return JSON.parse(last) as ProducerSummary;
@@ -249,6 +254,7 @@ async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promi
   const producer = startProducer(suite, names, { ...DEFAULT_INPUT, seed: suite.seed, rate: suite.profile.rate }, join(p.logDir, 'producer.log'));
   await sleep(suite.profile.warmupS * 1000);
   await faults(ctx, suite.profile);
+  ctx.log('faults over');
   await sleep(suite.profile.cooldownS * 1000);
   const summary = await producer.stop();
   ctx.log(`producer stopped: ${summary.sent} transactions (${summary.malformed} malformed), ${summary.labels} labels, ${summary.failed} failed`);
@@ -273,9 +279,10 @@ async function exerciseScenario(suite: SuiteContext, p: PreparedScenario): Promi
 /** The clean run, then the outputs and the Redis states verified; the scenario's topics and keys deleted. */
 async function concludeScenario(suite: SuiteContext, e: ExercisedScenario): Promise<ScenarioResult> {
   const { names, ctx } = e;
-  const [cleanRun, topics] = await Promise.all([e.cleanRun, readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq], 120_000, suite.guarantee === 'exactly-once')]);
+  ctx.log('verifying: the clean run, the output topics, the Redis states');
+  const [cleanRun, topics] = await Promise.all([e.cleanRun, within(readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq], 120_000, suite.guarantee === 'exactly-once'), 180_000, 'reading the output topics')]);
   const verdict = verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) });
-  const [faultStates, cleanStates] = await Promise.all([readPrefix(suite.services.redisUrl, names.base), readPrefix(suite.services.redisUrl, `${names.base}-clean`)]);
+  const [faultStates, cleanStates] = await within(Promise.all([readPrefix(suite.services.redisUrl, names.base), readPrefix(suite.services.redisUrl, `${names.base}-clean`)]), 120_000, 'reading the Redis states');
   // The workers run the built-in feature set (no FEATURES_FILE) at the configured lateness.
   const redis = compareStates(faultStates, cleanStates, DEFAULT_FEATURE_SET, loadConfig(e.env).ALLOWED_LATENESS_MS);
   const result: ScenarioResult = {
@@ -297,7 +304,7 @@ async function concludeScenario(suite: SuiteContext, e: ExercisedScenario): Prom
     logDir: e.logDir,
   };
   writeFileSync(join(e.logDir, 'result.json'), JSON.stringify(result, null, 2));
-  if (!suite.keep) await cleanUp(suite, names);
+  if (!suite.keep) await within(cleanUp(suite, names), 60_000, 'deleting the topics and keys');
   return result;
 }
 
@@ -315,7 +322,7 @@ export async function exercise(suite: SuiteContext, p: PreparedScenario): Promis
 function describeExits(drains: DrainExit[]): string {
   const counts = new Map<string, number>();
   for (const d of drains) {
-    const how = d.code !== null ? `exit ${d.code}` : `killed by ${d.signal}${d.wasReady ? '' : ' (told to go before it was ready)'}`;
+    const how = d.hung ? `hung: SIGKILLed ${DRAIN_BOUND_MS / 1000} s after its SIGTERM` : d.code !== null ? `exit ${d.code}` : `killed by ${d.signal}${d.wasReady ? '' : ' (told to go before it was ready)'}`;
     counts.set(how, (counts.get(how) ?? 0) + 1);
   }
   return [...counts].map(([how, n]) => `${n} × ${how}`).join(', ');
@@ -353,7 +360,7 @@ async function waitSettled(suite: SuiteContext, names: Names, notBeforeMs: numbe
 }
 
 async function everyInputDecided(suite: SuiteContext, names: Names): Promise<boolean> {
-  const topics = await readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq]).catch(() => null);
+  const topics = await within(readToEnd(suite.services.brokers, [names.tx, names.outputs.decisions, names.outputs.alerts, names.outputs.dlq]), 180_000, 'reading the output topics').catch(() => null);
   if (topics === null) return false;
   return verifyOutputs({ inputTopic: names.tx, inputs: get(topics, names.tx), decisions: get(topics, names.outputs.decisions), alerts: get(topics, names.outputs.alerts), deadLetters: get(topics, names.outputs.dlq) }).lost === 0;
 }

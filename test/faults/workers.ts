@@ -5,6 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/redis-server.js';
+import { track } from './bounds.js';
+
+/**
+ * How long a worker may take to exit after SIGTERM before it counts as hung and is SIGKILLed:
+ * its own bound (SHUTDOWN_TIMEOUT_MS, 60 s by default, after which it exits 1) and a margin.
+ */
+export const DRAIN_BOUND_MS = 90_000;
 
 export interface WorkerProcess {
   name: string;
@@ -27,6 +34,8 @@ export interface DrainExit {
   seconds: number;
   /** Whether it had been ready before its SIGTERM (one told to go while still starting had not). */
   wasReady: boolean;
+  /** It had not exited DRAIN_BOUND_MS after its SIGTERM, and was SIGKILLed then. */
+  hung: boolean;
 }
 
 /** One probe of a worker's /readyz: 200, 503, or null when it did not answer. */
@@ -63,7 +72,7 @@ export class WorkerFleet {
     const name = `${this.prefix}-${++this.serial}`;
     const log = join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
-    const child = spawn(process.execPath, ['dist/cli/main.js', 'run'], { env: { ...this.env, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = track(spawn(process.execPath, ['dist/cli/main.js', 'run'], { env: { ...this.env, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] }));
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -97,13 +106,24 @@ export class WorkerFleet {
     await worker.exit;
   }
 
-  /** Sends SIGTERM; the drain's exit is recorded in `drains` (awaited later, not here). */
+  /**
+   * Sends SIGTERM; the drain's exit is recorded in `drains` (awaited later, not here). A worker
+   * still running DRAIN_BOUND_MS later is SIGKILLed, and its drain counts as hung.
+   */
   drain(worker: WorkerProcess): Promise<DrainExit> {
     worker.draining = true;
     const t0 = Date.now();
     const wasReady = worker.wasReady;
     worker.child.kill('SIGTERM');
-    const done = worker.exit.then(({ code, signal }) => ({ worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000, wasReady }));
+    let hung = false;
+    const bound = setTimeout(() => {
+      hung = true;
+      worker.child.kill('SIGKILL');
+    }, DRAIN_BOUND_MS);
+    const done = worker.exit.then(({ code, signal }) => {
+      clearTimeout(bound);
+      return { worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000, wasReady, hung };
+    });
     this.drains.push(done);
     return done;
   }

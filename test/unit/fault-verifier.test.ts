@@ -169,7 +169,7 @@ describe('fault suite verdict', () => {
       verdict,
       lag: 0,
       labelsLag: 0,
-      drains: [{ worker: 'worker-1', code: 0, signal: null, seconds: 0.2, wasReady: true }],
+      drains: [{ worker: 'worker-1', code: 0, signal: null, seconds: 0.2, wasReady: true, hung: false }],
       drainFailures: 0,
       redis: { entities: 1, differing: redisDiffering, onlyInFaultRun: 0, onlyInCleanRun: 0, ignored: 0, examples: [] },
       stayedReadyInOutage: null,
