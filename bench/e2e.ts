@@ -107,9 +107,15 @@ async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: num
     for (const [i, rate] of rates.entries()) {
       const what = i === 0 ? `${rate} events/s` : `${rate} events/s (70% of the detector's drain rate)`;
       const before = await stageTotals();
+      const cpuBefore = await pacedCpu(workers);
       const latencies = await paced(rate, Number(values['latency-seconds']), guarantee, i);
+      const cpuAfter = await pacedCpu(workers);
       console.log(formatLatencies(what, latencies));
       console.log(formatStages(before, await stageTotals()));
+      // At a few events per batch, a batch's fixed costs are most of it: CPU per event shows them.
+      const events = rate * Number(values['latency-seconds']);
+      const us = (s: number): string => `${((s * 1e6) / events).toFixed(0)} µs`;
+      console.log(`  CPU per event at this rate: worker ${us(cpuAfter.worker - cpuBefore.worker)} (its main thread ${us(cpuAfter.main - cpuBefore.main)}), Redis ${us(cpuAfter.redis - cpuBefore.redis)}`);
     }
   } finally {
     // A profiled worker writes its profiles as it exits.
@@ -271,6 +277,24 @@ function brokerPid(): number | undefined {
 const BROKER_PID = brokerPid();
 
 /** CPU seconds used so far by the worker processes (all threads), by Redis, and by the whole machine. */
+/** CPU seconds so far of the workers (every thread, and their main threads) and of Redis. */
+async function pacedCpu(workers: ChildProcess[]): Promise<{ worker: number; main: number; redis: number }> {
+  const redis = new Redis(redisUrl);
+  try {
+    const all = await cpuSeconds(workers, redis);
+    const main = workers.reduce((sum, w) => sum + (w.pid === undefined ? 0 : threadSeconds(`/proc/${w.pid}/task/${w.pid}/stat`)), 0);
+    return { worker: all.worker, main, redis: all.redis };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** User and system CPU seconds from a /proc stat file. */
+function threadSeconds(statFile: string): number {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function cpuSeconds(workers: ChildProcess[], redis: Redis): Promise<CpuSeconds> {
   const tick = 100; // USER_HZ on Linux
   const processSeconds = (pid: number | undefined): number => {

@@ -65,6 +65,28 @@ describe('the shipped model', () => {
     }
   });
 
+  it('scores the batches that ask in the same turn in one run, each getting its own rows', async () => {
+    const model = await OnnxModel.load(DEFAULT, DEFAULT_FEATURE_SET.names);
+    try {
+      const width = DEFAULT_FEATURE_SET.names.length;
+      const matrix = new Float32Array(9 * width);
+      for (let i = 0; i < matrix.length; i++) matrix[i] = ((i * 2654435761) % 997) / 10;
+      // Three batches of 3, 1 and 5 rows, each a matrix of its own (longer than its rows, as the engine's may be).
+      const parts = [matrix.slice(0, 4 * width), matrix.slice(3 * width, 4 * width), matrix.slice(4 * width)];
+      const rows = [3, 1, 5];
+      const alone: Float32Array[] = [];
+      for (const [i, part] of parts.entries()) alone.push(await model.score(part, rows[i] as number, width));
+      const before = model.runs;
+      const together = await Promise.all(parts.map((part, i) => model.score(part, rows[i] as number, width)));
+      expect(model.runs - before).toBe(1);
+      expect(together.map((s) => [...s])).toEqual(alone.map((s) => [...s]));
+      expect(together.map((s) => s.length)).toEqual(rows);
+      await expect(model.score(matrix, 1, width - 1)).rejects.toThrow(`a ${width - 1}-feature matrix`);
+    } finally {
+      await model.close();
+    }
+  });
+
   it('brings its thresholds, unless the configuration sets them', async () => {
     const slot = new ModelSlot(await OnnxModel.load(DEFAULT, DEFAULT_FEATURE_SET.names));
     const card = slot.model.card.thresholds;
