@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { toParsedTransaction } from '../src/contract/transaction.js';
 import { DEFAULT_FEATURE_SET } from '../src/features/definitions.js';
 import { loadFeatureSet } from '../src/features/load.js';
-import { computeFeatures, type BatchJournal } from '../src/features/engine.js';
+import { computeFeatures, partitionJournal, type BatchJournal } from '../src/features/engine.js';
 import { journalKeys, RedisFeatureStore } from '../src/features/redis/redis-store.js';
 import { DEFAULT_SIMULATOR_OPTIONS, TransactionSimulator } from '../src/simulate/simulator.js';
 
@@ -49,7 +49,7 @@ async function run(journaled: boolean): Promise<Run> {
   const t0 = performance.now();
   for (let i = 0; i < N; i += BATCH) {
     const batch = events.slice(i, i + BATCH);
-    const journal: BatchJournal | undefined = journaled ? { target: { id: partition, epoch }, offsets: batch.map((_, k) => i + k) } : undefined;
+    const journal: BatchJournal | undefined = journaled ? partitionJournal({ id: partition, epoch }, batch.map((_, k) => i + k)) : undefined;
     await computeFeatures(batch, SET, store, journal);
     if (journaled && i === 0) journalBytes = ((await client.memory('USAGE', journalKeys(prefix, partition).journal)) ?? 0) / batch.length;
     // The worker drops a batch's journal entries once its commit is accepted.

@@ -115,13 +115,19 @@ function planFor(set: FeatureSet): Plan {
   return plan;
 }
 
-/** A batch of one partition whose events are journaled (journal.ts). */
+/** A batch whose events are journaled (journal.ts), each in its partition's journal: a batch may hold several partitions' events. */
 export interface BatchJournal {
-  target: JournalTarget;
-  /** Per event, its offset in the partition. */
+  /** Per event, its partition's journal. */
+  targets: readonly JournalTarget[];
+  /** Per event, its offset in its partition. */
   offsets: ArrayLike<number>;
-  /** The partition's journal as its owner claimed it: an event found there is decided on what it recorded. */
-  recorded?: JournalRecord;
+  /** Per event, its partition's journal as its owner claimed it: an event found there is decided on what it recorded. */
+  recorded: readonly (JournalRecord | undefined)[];
+}
+
+/** The journal of a batch from one partition. */
+export function partitionJournal(target: JournalTarget, offsets: readonly number[], recorded?: JournalRecord): BatchJournal {
+  return { targets: offsets.map(() => target), offsets, recorded: offsets.map(() => recorded) };
 }
 
 /** A redelivered event's journaled rows, per tracked entity of the feature set (undefined: the event lacks it). */
@@ -251,16 +257,17 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, jo
     if (journal !== undefined) {
       // A redelivered event is still applied (a no-op once its state holds it) but not journaled again.
       const offset = journal.offsets[row] as number;
-      const recorded = journal.recorded;
+      const recorded = journal.recorded[row];
       const journaled = recorded !== undefined && offset <= recorded.maxOffset ? recorded.rowsAt(offset, idHash(tx.event.transactionId)) : undefined;
       const rows = journaled === undefined ? undefined : recordedRows(tx, set, journaled);
       if (rows !== undefined) {
         replays.push({ row, rows });
       } else {
-        event.journal = journal.target;
+        const target = journal.targets[row] as JournalTarget;
+        event.journal = target;
         event.offset = offset;
         if (reader !== null) {
-          reader.journal = journal.target;
+          reader.journal = target;
           reader.offset = offset;
         }
       }

@@ -18,8 +18,10 @@ import { isLabelEntity } from '../features/definitions.js';
 import { recordOutcomes, recordStages } from '../observability/batch-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { PipelineDeps } from '../pipeline/process-batch.js';
+import type { BatchOutcome, Decided, InputJournal, PipelineDeps } from '../pipeline/process-batch.js';
 import { processBatch } from '../pipeline/process-batch.js';
+import { TurnBatcher } from '../pipeline/turn-batcher.js';
+import type { Rejected } from '../pipeline/validate.js';
 import { processLabels } from '../pipeline/process-labels.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
 import type { ClientHealth } from './client-stats.js';
@@ -76,6 +78,58 @@ export interface DrainResult {
 const COMMIT_TIMEOUT_MS = 30_000;
 /** How long a revoked partition's batch in flight may take to finish and commit. */
 const REVOKE_GRACE_MS = 5_000;
+/** A batch as the transactions consumer handed it over. */
+interface HandedBatch {
+  batch: Batch;
+  lease: PartitionLease;
+}
+
+/** A batch of a turn whose partition is claimed: `k` is its place in the turn. */
+interface ClaimedBatch extends HandedBatch {
+  claim: PartitionClaim;
+  k: number;
+}
+
+/** The batches' messages one after another, where each batch starts, and each message's journal. */
+function together(members: readonly ClaimedBatch[]): { messages: Message[]; starts: number[]; journal: InputJournal } {
+  const messages: Message[] = [];
+  const starts: number[] = [];
+  const owner: ClaimedBatch[] = [];
+  for (const m of members) {
+    starts.push(messages.length);
+    for (const message of m.batch.messages) {
+      messages.push(message);
+      owner.push(m);
+    }
+  }
+  const journal: InputJournal = {
+    targetOf: (i) => (owner[i] as ClaimedBatch).claim.target,
+    offsetOf: (i) => Number((messages[i] as Message).offset),
+    recordedOf: (i) => (owner[i] as ClaimedBatch).claim.recorded,
+  };
+  return { messages, starts, journal };
+}
+
+/** Per batch, its decisions and rejections, with indexes into its own messages. */
+function splitOutcome(outcome: BatchOutcome, starts: readonly number[]): { decided: Decided[]; rejected: Rejected[] }[] {
+  const parts = starts.map(() => ({ decided: [] as Decided[], rejected: [] as Rejected[] }));
+  if (starts.length === 1) return [{ decided: outcome.decided, rejected: outcome.rejected }];
+  const partOf = (index: number): number => {
+    let p = 0;
+    while (p + 1 < starts.length && index >= (starts[p + 1] as number)) p++;
+    return p;
+  };
+  for (const d of outcome.decided) {
+    const p = partOf(d.index);
+    (parts[p] as { decided: Decided[] }).decided.push({ ...d, index: d.index - (starts[p] as number) });
+  }
+  for (const r of outcome.rejected) {
+    const p = partOf(r.index);
+    (parts[p] as { rejected: Rejected[] }).rejected.push({ ...r, index: r.index - (starts[p] as number) });
+  }
+  return parts;
+}
+
 /** A transactions partition as this worker claimed it: its journal target, and what its journal held. */
 interface PartitionClaim {
   target: JournalTarget;
@@ -99,6 +153,8 @@ export class DetectorWorker {
   private readonly kafkaUsability: KafkaUsability;
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
+  /** The transactions batches handed over in one turn, decided together. */
+  private readonly decider = new TurnBatcher<HandedBatch, boolean>((items) => this.decideTogether(items));
 
   constructor(
     private readonly options: WorkerOptions,
@@ -268,44 +324,83 @@ export class DetectorWorker {
     this.progress.began();
     let done = false;
     try {
-      done = await this.decideBatch(batch, lease);
+      done = await this.decider.submit({ batch, lease });
     } finally {
       this.progress.ended(done);
     }
   }
 
-  /** True once the batch's outputs are acknowledged; false when the partition was revoked meanwhile. */
-  private async decideBatch(batch: Batch, lease: PartitionLease): Promise<boolean> {
-    const messages = batch.messages;
-    this.metrics.batchSize.observe(messages.length);
-    this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
-    const claim = await this.claimOf(lease);
-    const journal = { target: claim.target, offsetOf: (i: number) => Number((messages[i] as Message).offset), recorded: claim.recorded };
+  /**
+   * The batches of the partitions handed over in one turn, decided as one: one store call, one
+   * model run, one pass of the rules (each event journaled in its own partition's journal).
+   * Then each partition's outputs are sent, and its offsets committed, on their own. Per batch:
+   * true once its outputs are acknowledged; false when its partition was revoked or claimed by
+   * another worker meanwhile (that partition drops out and the others go on); its error when
+   * its claim or its send failed.
+   */
+  private async decideTogether(items: readonly HandedBatch[]): Promise<PromiseSettledResult<boolean>[]> {
+    const claims = await Promise.allSettled(items.map((i) => this.claimOf(i.lease)));
+    const results: PromiseSettledResult<boolean>[] = claims.map((c) => (c.status === 'rejected' ? c : { status: 'fulfilled', value: false }));
+    const claimed: ClaimedBatch[] = [];
+    claims.forEach((c, k) => {
+      if (c.status === 'fulfilled') claimed.push({ ...(items[k] as HandedBatch), claim: c.value, k });
+    });
+    for (const { batch } of claimed) this.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     const parse = (m: Message) => parseTransaction(m.value, this.options.eventLimits);
-    const outcome = await withRetry(() => processBatch(messages, parse, this.pipeline, journal).catch((err: unknown) => this.noteFenced(err, lease)), this.retrying('redis', lease));
-    if (claim.recorded !== undefined && Number(batch.lastOffset()) >= claim.recorded.maxOffset) claim.recorded = undefined;
+    let decided: { members: ClaimedBatch[]; starts: number[]; outcome: BatchOutcome };
+    try {
+      decided = await withRetry(async () => {
+        // Tried again without a partition another worker has claimed meanwhile (noteFenced).
+        const members = claimed.filter((m) => m.lease.owned());
+        const { messages, starts, journal } = together(members);
+        const outcome = await processBatch(messages, parse, this.pipeline, journal).catch((err: unknown) => this.noteFenced(err, members));
+        return { members, starts, outcome };
+      }, this.retrying('redis', () => claimed.every((m) => !m.lease.owned())));
+    } catch (err) {
+      for (const m of claimed) results[m.k] = { status: 'rejected', reason: err };
+      return results;
+    }
+    const { members, starts, outcome } = decided;
+    this.metrics.batchSize.observe(members.reduce((n, m) => n + m.batch.messages.length, 0));
     recordStages(this.metrics, outcome.timings);
     if (outcome.challengerError !== undefined) {
       this.metrics.modelErrors.inc({ role: 'challenger' });
-      this.logger.warn({ partition: batch.partition, err: outcome.challengerError }, 'the challenger failed to score a batch; the batch is decided without its scores');
+      this.logger.warn({ partitions: members.map((m) => m.batch.partition), err: outcome.challengerError }, 'the challenger failed to score a batch; the batch is decided without its scores');
     }
-    // Revoked meanwhile: its next owner decides it again, on what the journal recorded.
-    if (!lease.owned()) return false;
-    const out = batchOutputs(batch, outcome.decided, outcome.rejected, this.options.topics, this.options.emitDecisions, this.options.dlqMaxValueBytes);
-    const t0 = performance.now();
-    await this.send(out, lease, { topic: batch.topic, partition: batch.partition, next: BigInt(batch.lastOffset()) + 1n });
-    this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
-    recordOutcomes(this.metrics, outcome.decided, outcome.rejected.map((r) => r.error.code));
-    this.recovered();
-    return true;
+    const parts = splitOutcome(outcome, starts);
+    await Promise.all(
+      members.map(async (m, i) => {
+        const { batch, lease, claim } = m;
+        if (claim.recorded !== undefined && Number(batch.lastOffset()) >= claim.recorded.maxOffset) claim.recorded = undefined;
+        // Revoked meanwhile: its next owner decides it again, on what the journal recorded.
+        if (!lease.owned()) return;
+        const part = parts[i] as { decided: Decided[]; rejected: Rejected[] };
+        const out = batchOutputs(batch, part.decided, part.rejected, this.options.topics, this.options.emitDecisions, this.options.dlqMaxValueBytes);
+        const t0 = performance.now();
+        try {
+          await this.send(out, lease, { topic: batch.topic, partition: batch.partition, next: BigInt(batch.lastOffset()) + 1n });
+        } catch (err) {
+          results[m.k] = { status: 'rejected', reason: err };
+          return;
+        }
+        this.metrics.stageSeconds.observe({ stage: 'produce' }, (performance.now() - t0) / 1000);
+        recordOutcomes(this.metrics, part.decided, part.rejected.map((r) => r.error.code));
+        this.recovered();
+        results[m.k] = { status: 'fulfilled', value: true };
+      }),
+    );
+    return results;
   }
 
-  /** A store call refused because another worker claimed the partition: stop handling it until it is assigned here again. */
-  private noteFenced(err: unknown, lease: PartitionLease): never {
-    if (err instanceof PartitionFencedError && err.partitions.includes(this.journalId(lease)) && lease.owned()) {
-      this.transactions?.fence(lease.key);
-      this.metrics.fencedBatches.inc();
-      this.logger.warn({ partition: lease.partition }, 'another worker has claimed this partition; its batches here are dropped');
+  /** A store call refused because another worker claimed some of its partitions: stop handling those until they are assigned here again. */
+  private noteFenced(err: unknown, members: readonly HandedBatch[]): never {
+    if (err instanceof PartitionFencedError) {
+      for (const { lease } of members) {
+        if (!err.partitions.includes(this.journalId(lease)) || !lease.owned()) continue;
+        this.transactions?.fence(lease.key);
+        this.metrics.fencedBatches.inc();
+        this.logger.warn({ partition: lease.partition }, 'another worker has claimed this partition; its batches here are dropped');
+      }
     }
     throw err;
   }
@@ -348,11 +443,12 @@ export class DetectorWorker {
     for (const report of reports) for (const listener of this.onBatchListeners) listener(report);
   }
 
-  /** Retries with backoff until it works, the worker stops, or the partition is no longer ours. */
-  private retrying(dependency: 'redis' | 'kafka', lease: PartitionLease): RetryOptions {
+  /** Retries with backoff until it works, the worker stops, or the partition (every partition, when `lease` says whether they are all gone) is no longer ours. */
+  private retrying(dependency: 'redis' | 'kafka', lease: PartitionLease | (() => boolean)): RetryOptions {
+    const gone = typeof lease === 'function' ? lease : () => !lease.owned();
     return {
       maxBackoffMs: this.options.maxBackoffMs,
-      shouldStop: () => this.stopping || !lease.owned(),
+      shouldStop: () => this.stopping || gone(),
       onRetry: (err, attempt, waitMs) => this.noteRetry(dependency, err, attempt, waitMs),
     };
   }

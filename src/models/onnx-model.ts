@@ -6,6 +6,7 @@
 import ort from 'onnxruntime-node';
 import { join, dirname } from 'node:path';
 import { ModelLoadError } from '../contract/errors.js';
+import { TurnBatcher } from '../pipeline/turn-batcher.js';
 import { checkFeatures, readModelFiles, type ModelCard } from './model-card.js';
 import type { Scorer } from './scorer.js';
 import { TreeExplainer } from './tree-explainer.js';
@@ -16,14 +17,12 @@ const PROBE_ROWS = 16;
 interface ScoreRequest {
   matrix: Float32Array;
   rows: number;
-  resolve: (scores: Float32Array) => void;
-  reject: (err: unknown) => void;
 }
 
 export class OnnxModel implements Scorer {
   readonly version: string;
-  /** Asked for in this turn of the event loop, scored together at its end. */
-  private pending: ScoreRequest[] = [];
+  /** Asked for in one turn of the event loop, scored together at its end. */
+  private readonly turn = new TurnBatcher<ScoreRequest, Float32Array>((requests) => this.runTogether(requests));
   private runCount = 0;
 
   private constructor(
@@ -61,9 +60,7 @@ export class OnnxModel implements Scorer {
   score(matrix: Float32Array, rows: number, width: number): Promise<Float32Array> {
     if (rows === 0) return Promise.resolve(new Float32Array(0));
     if (width !== this.card.features.length) return Promise.reject(new Error(`a ${width}-feature matrix for a model of ${this.card.features.length} features`));
-    return new Promise((resolve, reject) => {
-      if (this.pending.push({ matrix: matrix.subarray(0, rows * width), rows, resolve, reject }) === 1) setImmediate(() => void this.runPending(width));
-    });
+    return this.turn.submit({ matrix: matrix.subarray(0, rows * width), rows });
   }
 
   /** onnxruntime runs so far (batches that asked in the same turn share one). */
@@ -72,9 +69,8 @@ export class OnnxModel implements Scorer {
   }
 
   /** One run for every request of the turn; each gets its own rows' probabilities. */
-  private async runPending(width: number): Promise<void> {
-    const requests = this.pending;
-    this.pending = [];
+  private async runTogether(requests: readonly ScoreRequest[]): Promise<PromiseSettledResult<Float32Array>[]> {
+    const width = this.card.features.length;
     this.runCount++;
     const total = requests.reduce((n, r) => n + r.rows, 0);
     let matrix = (requests[0] as ScoreRequest).matrix;
@@ -86,22 +82,16 @@ export class OnnxModel implements Scorer {
         at += r.matrix.length;
       }
     }
-    let probabilities: Float32Array;
-    try {
-      const result = await this.session.run({ [this.card.input]: new ort.Tensor('float32', matrix, [total, width]) }, [this.card.output]);
-      probabilities = result[this.card.output]?.data as Float32Array;
-    } catch (err) {
-      for (const r of requests) r.reject(err);
-      return;
-    }
+    const result = await this.session.run({ [this.card.input]: new ort.Tensor('float32', matrix, [total, width]) }, [this.card.output]);
+    const probabilities = result[this.card.output]?.data as Float32Array;
     // Column 1 of [rows, 2]: the probability of fraud.
     let row = 0;
-    for (const r of requests) {
+    return requests.map((r) => {
       const out = new Float32Array(r.rows);
       for (let i = 0; i < r.rows; i++) out[i] = probabilities[(row + i) * 2 + 1] as number;
       row += r.rows;
-      r.resolve(out);
-    }
+      return { status: 'fulfilled', value: out };
+    });
   }
 
   close(): Promise<void> {

@@ -67,20 +67,21 @@ export interface BatchOutcome {
   challengerError?: string;
 }
 
-/** The partition a live batch came from: its events are journaled so a redelivery is decided the same way. */
+/** The partitions a live batch came from: its events are journaled so a redelivery is decided the same way. */
 export interface InputJournal {
-  target: JournalTarget;
-  /** The offset of input `index`. */
+  /** The journal of input `index`'s partition. */
+  targetOf: (index: number) => JournalTarget;
+  /** The offset of input `index` in its partition. */
   offsetOf: (index: number) => number;
-  /** The partition's journal as claimed. */
-  recorded?: JournalRecord;
+  /** Input `index`'s partition's journal as claimed. */
+  recordedOf: (index: number) => JournalRecord | undefined;
 }
 
 export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps, journal?: InputJournal): Promise<BatchOutcome> {
   const { valid, rejected } = validateEach(inputs, parse);
   const t0 = performance.now();
   const txs = valid.map((v) => v.value);
-  const batchJournal = journal && { target: journal.target, offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: journal.recorded };
+  const batchJournal = journal && { targets: valid.map((v) => journal.targetOf(v.index)), offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: valid.map((v) => journal.recordedOf(v.index)) };
   const features = await computeFeatures(txs, deps.features, deps.store, batchJournal, deps.clock);
   const t1 = performance.now();
   const champion = leaseOf(deps.scorer);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PartitionFencedError } from '../../src/contract/errors.js';
 import { toParsedTransaction, type ParsedTransaction } from '../../src/contract/transaction.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
-import { computeFeatures, type BatchFeatures } from '../../src/features/engine.js';
+import { computeFeatures, partitionJournal, type BatchFeatures } from '../../src/features/engine.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import { loadConfig } from '../../src/config.js';
 import { connectRedis } from '../../src/features/redis/connect.js';
@@ -53,8 +53,8 @@ describe.each(Object.keys(backends))('decision journal on %s', (backend) => {
     const claimed = await first.claim(partition);
     const target = { id: partition, epoch: claimed.epoch };
     // Two batches decided and applied; the worker dies before committing either.
-    const a = await computeFeatures(events.slice(0, 150), DEFAULT_FEATURE_SET, first, { target, offsets: offsets(0, 150) });
-    const b = await computeFeatures(events.slice(150, 300), DEFAULT_FEATURE_SET, first, { target, offsets: offsets(150, 150) });
+    const a = await computeFeatures(events.slice(0, 150), DEFAULT_FEATURE_SET, first, partitionJournal(target, offsets(0, 150)));
+    const b = await computeFeatures(events.slice(150, 300), DEFAULT_FEATURE_SET, first, partitionJournal(target, offsets(150, 150)));
     expect([...rows(a), ...rows(b)]).toEqual(expected.slice(0, 300));
 
     const second = make(prefix);
@@ -62,16 +62,16 @@ describe.each(Object.keys(backends))('decision journal on %s', (backend) => {
       const taken = await second.claim(partition);
       expect(taken.record.size).toBe(300);
       // Read again from the last commit (offset 0), in other batch boundaries, with new events after.
-      const redelivered = await computeFeatures(events.slice(0, 200), DEFAULT_FEATURE_SET, second, { target: { id: partition, epoch: taken.epoch }, offsets: offsets(0, 200), recorded: taken.record });
-      const rest = await computeFeatures(events.slice(200), DEFAULT_FEATURE_SET, second, { target: { id: partition, epoch: taken.epoch }, offsets: offsets(200, 200), recorded: taken.record });
+      const redelivered = await computeFeatures(events.slice(0, 200), DEFAULT_FEATURE_SET, second, partitionJournal({ id: partition, epoch: taken.epoch }, offsets(0, 200), taken.record));
+      const rest = await computeFeatures(events.slice(200), DEFAULT_FEATURE_SET, second, partitionJournal({ id: partition, epoch: taken.epoch }, offsets(200, 200), taken.record));
       expect([...rows(redelivered), ...rows(rest)]).toEqual(expected);
       expect([...redelivered.replayed, ...rest.replayed].filter((r) => r === 1)).toHaveLength(300);
 
       // The dead owner, had it lived on, is refused: nothing of its call is written.
-      const zombie = computeFeatures(stream(`${prefix}-late`, 20), DEFAULT_FEATURE_SET, first, { target, offsets: offsets(400, 20) });
+      const zombie = computeFeatures(stream(`${prefix}-late`, 20), DEFAULT_FEATURE_SET, first, partitionJournal(target, offsets(400, 20)));
       await expect(zombie).rejects.toBeInstanceOf(PartitionFencedError);
       const late = await computeFeatures(stream(`${prefix}-late`, 20), DEFAULT_FEATURE_SET, new MemoryFeatureStore({ allowedLatenessMs: 900_000 }));
-      const now = await computeFeatures(stream(`${prefix}-late`, 20), DEFAULT_FEATURE_SET, second, { target: { id: partition, epoch: taken.epoch }, offsets: offsets(400, 20) });
+      const now = await computeFeatures(stream(`${prefix}-late`, 20), DEFAULT_FEATURE_SET, second, partitionJournal({ id: partition, epoch: taken.epoch }, offsets(400, 20)));
       expect(rows(now)).toEqual(rows(late));
 
       // Once offsets up to 420 are committed, the journal is empty again.

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PartitionFencedError } from '../../src/contract/errors.js';
 import { toParsedTransaction, type ParsedTransaction } from '../../src/contract/transaction.js';
 import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
-import { computeFeatures, type BatchFeatures } from '../../src/features/engine.js';
+import { computeFeatures, partitionJournal, type BatchFeatures } from '../../src/features/engine.js';
 import { JournalChunks, JournalRecord } from '../../src/features/journal.js';
 import { MemoryFeatureStore } from '../../src/features/memory/memory-store.js';
 import { at, tx } from '../helpers/events.js';
@@ -30,14 +30,14 @@ describe('decision journal', () => {
 
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
     const first = await store.claim(P);
-    const firstPass = await computeFeatures(events.slice(0, 40), DEFAULT_FEATURE_SET, store, { target: { id: P, epoch: first.epoch }, offsets: offsets(0, 40) });
+    const firstPass = await computeFeatures(events.slice(0, 40), DEFAULT_FEATURE_SET, store, partitionJournal({ id: P, epoch: first.epoch }, offsets(0, 40)));
     expect(rows(firstPass)).toEqual(expected.slice(0, 40));
 
     // The worker dies before committing; the next owner reads from offset 20 on.
     const second = await store.claim(P);
     expect(second.epoch).toBe(first.epoch + 1);
     expect(second.record.size).toBe(40);
-    const again = await computeFeatures(events.slice(20), DEFAULT_FEATURE_SET, store, { target: { id: P, epoch: second.epoch }, offsets: offsets(20, 40), recorded: second.record });
+    const again = await computeFeatures(events.slice(20), DEFAULT_FEATURE_SET, store, partitionJournal({ id: P, epoch: second.epoch }, offsets(20, 40), second.record));
     // Offsets 20-39 come from the journal; 40-59 are new and see the state as a clean run does.
     expect(rows(again)).toEqual(expected.slice(20));
     expect([...again.replayed]).toEqual([...Array<number>(20).fill(1), ...Array<number>(20).fill(0)]);
@@ -59,7 +59,7 @@ describe('decision journal', () => {
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
     const zombie = await store.claim(P);
     await store.claim(P); // another worker takes the partition over
-    await expect(computeFeatures(events, DEFAULT_FEATURE_SET, store, { target: { id: P, epoch: zombie.epoch }, offsets: offsets(0, 10) })).rejects.toBeInstanceOf(PartitionFencedError);
+    await expect(computeFeatures(events, DEFAULT_FEATURE_SET, store, partitionJournal({ id: P, epoch: zombie.epoch }, offsets(0, 10)))).rejects.toBeInstanceOf(PartitionFencedError);
     expect(store.size).toBe(0);
     expect((await store.claim(P)).record.size).toBe(0);
   });
@@ -69,8 +69,8 @@ describe('decision journal', () => {
     const store = new MemoryFeatureStore({ allowedLatenessMs: 900_000 });
     const { epoch } = await store.claim(P);
     const target = { id: P, epoch };
-    await computeFeatures(events.slice(0, 10), DEFAULT_FEATURE_SET, store, { target, offsets: offsets(100, 10) });
-    await computeFeatures(events.slice(10), DEFAULT_FEATURE_SET, store, { target, offsets: offsets(110, 10) });
+    await computeFeatures(events.slice(0, 10), DEFAULT_FEATURE_SET, store, partitionJournal(target, offsets(100, 10)));
+    await computeFeatures(events.slice(10), DEFAULT_FEATURE_SET, store, partitionJournal(target, offsets(110, 10)));
     await store.release(P, 110);
     const { record } = await store.claim(P);
     expect(record.size).toBe(10);
