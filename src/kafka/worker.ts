@@ -9,7 +9,6 @@
 // commit): a redelivered transaction is decided on what it observed the first time.
 import { randomUUID } from 'node:crypto';
 import type { Claim } from '../features/store.js';
-import type { JournalRecord, JournalTarget } from '../features/journal.js';
 import type { EventLimits } from '../contract/decode.js';
 import { parseLabel } from '../contract/label.js';
 import { parseTransaction } from '../contract/transaction.js';
@@ -18,10 +17,10 @@ import { isLabelEntity } from '../features/definitions.js';
 import { recordOutcomes, recordStages } from '../observability/batch-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { BatchOutcome, Decided, InputJournal, PipelineDeps } from '../pipeline/process-batch.js';
+import type { BatchOutcome, Decided, PipelineDeps } from '../pipeline/process-batch.js';
+import type { Rejected } from '../pipeline/validate.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { TurnBatcher } from '../pipeline/turn-batcher.js';
-import type { Rejected } from '../pipeline/validate.js';
 import { processLabels } from '../pipeline/process-labels.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
 import type { ClientHealth } from './client-stats.js';
@@ -32,6 +31,7 @@ import { TransactionalOutputs, type TransactionEntry } from './transactions.js';
 import { batchOutputs } from './outputs.js';
 import { PartitionConsumer, type Batch, type BatchReport, type Message, type PartitionLease } from './partition-consumer.js';
 import { ProgressWatch } from './progress.js';
+import { splitOutcome, together, type ClaimedBatch, type HandedBatch, type PartitionClaim } from './turn-batches.js';
 
 export type { BatchReport };
 
@@ -78,64 +78,6 @@ export interface DrainResult {
 const COMMIT_TIMEOUT_MS = 30_000;
 /** How long a revoked partition's batch in flight may take to finish and commit. */
 const REVOKE_GRACE_MS = 5_000;
-/** A batch as the transactions consumer handed it over. */
-interface HandedBatch {
-  batch: Batch;
-  lease: PartitionLease;
-}
-
-/** A batch of a turn whose partition is claimed: `k` is its place in the turn. */
-interface ClaimedBatch extends HandedBatch {
-  claim: PartitionClaim;
-  k: number;
-}
-
-/** The batches' messages one after another, where each batch starts, and each message's journal. */
-function together(members: readonly ClaimedBatch[]): { messages: Message[]; starts: number[]; journal: InputJournal } {
-  const messages: Message[] = [];
-  const starts: number[] = [];
-  const owner: ClaimedBatch[] = [];
-  for (const m of members) {
-    starts.push(messages.length);
-    for (const message of m.batch.messages) {
-      messages.push(message);
-      owner.push(m);
-    }
-  }
-  const journal: InputJournal = {
-    targetOf: (i) => (owner[i] as ClaimedBatch).claim.target,
-    offsetOf: (i) => Number((messages[i] as Message).offset),
-    recordedOf: (i) => (owner[i] as ClaimedBatch).claim.recorded,
-  };
-  return { messages, starts, journal };
-}
-
-/** Per batch, its decisions and rejections, with indexes into its own messages. */
-function splitOutcome(outcome: BatchOutcome, starts: readonly number[]): { decided: Decided[]; rejected: Rejected[] }[] {
-  const parts = starts.map(() => ({ decided: [] as Decided[], rejected: [] as Rejected[] }));
-  if (starts.length === 1) return [{ decided: outcome.decided, rejected: outcome.rejected }];
-  const partOf = (index: number): number => {
-    let p = 0;
-    while (p + 1 < starts.length && index >= (starts[p + 1] as number)) p++;
-    return p;
-  };
-  for (const d of outcome.decided) {
-    const p = partOf(d.index);
-    (parts[p] as { decided: Decided[] }).decided.push({ ...d, index: d.index - (starts[p] as number) });
-  }
-  for (const r of outcome.rejected) {
-    const p = partOf(r.index);
-    (parts[p] as { rejected: Rejected[] }).rejected.push({ ...r, index: r.index - (starts[p] as number) });
-  }
-  return parts;
-}
-
-/** A transactions partition as this worker claimed it: its journal target, and what its journal held. */
-interface PartitionClaim {
-  target: JournalTarget;
-  /** Dropped once the partition has been read past it. */
-  recorded: JournalRecord | undefined;
-}
 
 export class DetectorWorker {
   private outputs: OutputPath | null = null;
