@@ -25,6 +25,29 @@ export interface ClaimedBatch extends HandedBatch {
   k: number;
 }
 
+/**
+ * The turn's batches in groups decided as one, in order: consecutive batches while the group
+ * holds at most `upTo` messages; a larger batch is a group of its own. Small batches (a few
+ * events each at moderate rates) share their fixed costs; large ones (a backlog) stay apart,
+ * so that one is scored while the next is in the store, as before.
+ */
+export function groupsUpTo<T extends HandedBatch>(items: readonly T[], upTo: number): T[][] {
+  const groups: T[][] = [];
+  let size = Infinity;
+  for (const item of items) {
+    const n = item.batch.messages.length;
+    const last = groups.at(-1);
+    if (last !== undefined && size + n <= upTo) {
+      last.push(item);
+      size += n;
+    } else {
+      groups.push([item]);
+      size = n;
+    }
+  }
+  return groups;
+}
+
 /** The batches' messages one after another, where each batch starts, and each message's journal. */
 export function together(members: readonly ClaimedBatch[]): { messages: Message[]; starts: number[]; journal: InputJournal } {
   const messages: Message[] = [];

@@ -31,7 +31,7 @@ import { TransactionalOutputs, type TransactionEntry } from './transactions.js';
 import { batchOutputs } from './outputs.js';
 import { PartitionConsumer, type Batch, type BatchReport, type Message, type PartitionLease } from './partition-consumer.js';
 import { ProgressWatch } from './progress.js';
-import { splitOutcome, together, type ClaimedBatch, type HandedBatch, type PartitionClaim } from './turn-batches.js';
+import { groupsUpTo, splitOutcome, together, type ClaimedBatch, type HandedBatch, type PartitionClaim } from './turn-batches.js';
 
 export type { BatchReport };
 
@@ -76,6 +76,8 @@ export interface DrainResult {
 
 /** How long a commit may go unanswered before it counts as refused. */
 const COMMIT_TIMEOUT_MS = 30_000;
+/** Batches of one turn are decided as one while they hold at most this many messages together (turn-batches.ts). */
+const COMBINE_UP_TO = 512;
 /** How long a revoked partition's batch in flight may take to finish and commit. */
 const REVOKE_GRACE_MS = 5_000;
 
@@ -96,7 +98,7 @@ export class DetectorWorker {
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
   /** The transactions batches handed over in one turn, decided together. */
-  private readonly decider = new TurnBatcher<HandedBatch, boolean>((items) => this.decideTogether(items));
+  private readonly decider = new TurnBatcher<HandedBatch, boolean>((items) => this.decideTurn(items));
 
   constructor(
     private readonly options: WorkerOptions,
@@ -270,6 +272,13 @@ export class DetectorWorker {
     } finally {
       this.progress.ended(done);
     }
+  }
+
+  /** A turn's batches: the small ones in groups decided as one, each large one alone, all at once. */
+  private async decideTurn(items: readonly HandedBatch[]): Promise<PromiseSettledResult<boolean>[]> {
+    const groups = groupsUpTo(items, COMBINE_UP_TO);
+    if (groups.length === 1) return this.decideTogether(items);
+    return (await Promise.all(groups.map((g) => this.decideTogether(g)))).flat();
   }
 
   /**

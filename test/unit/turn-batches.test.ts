@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidEventError } from '../../src/contract/errors.js';
 import { JournalRecord } from '../../src/features/journal.js';
 import type { Batch, PartitionLease } from '../../src/kafka/partition-consumer.js';
-import { splitOutcome, together, type ClaimedBatch } from '../../src/kafka/turn-batches.js';
+import { groupsUpTo, splitOutcome, together, type ClaimedBatch } from '../../src/kafka/turn-batches.js';
 import type { BatchOutcome, Decided } from '../../src/pipeline/process-batch.js';
 
 function claimed(partition: number, offsets: number[], k: number, recorded?: JournalRecord): ClaimedBatch {
@@ -37,5 +37,13 @@ describe('a turn of batches', () => {
     expect(parts.map((p) => p.rejected.map((r) => r.index))).toEqual([[1], [], [1]]);
     // One batch: its outcome as it is.
     expect(splitOutcome(outcome, [0])[0]?.decided).toBe(outcome.decided);
+  });
+
+  it('groups small batches up to the bound, in order; a larger batch goes alone', () => {
+    const sizes = [3, 2, 400, 200, 600, 1, 1];
+    const items = sizes.map((n, k) => claimed(k, Array.from({ length: n }, (_, i) => i), k));
+    const groups = groupsUpTo(items, 512);
+    expect(groups.map((g) => g.map((m) => m.k))).toEqual([[0, 1, 2], [3], [4], [5, 6]]);
+    expect(groupsUpTo(items.slice(0, 2), 512)).toHaveLength(1);
   });
 });
