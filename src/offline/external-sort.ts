@@ -2,6 +2,7 @@
 // temporary file as one sorted run; read back as one k-way merge of the runs. A sort that
 // fits in memory never touches the disk. The offline commands sort out-of-order input (and
 // put decisions back in input order) through it, so memory does not grow with the file.
+import { rmSync } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,22 @@ const HEADER = 20;
 const READ_BYTES = 1 << 20;
 
 const byKey = (a: SortRecord, b: SortRecord): number => a.key - b.key || a.tie - b.tie;
+
+/**
+ * Run directories not yet disposed of, removed when the process exits: a replay stopped by
+ * Ctrl-C ends through process.exit (cli/early-signals.ts), where no `finally` runs.
+ */
+const undisposed = new Set<string>();
+let exitHook = false;
+
+function removeAtExit(dir: string): void {
+  undisposed.add(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const d of undisposed) rmSync(d, { recursive: true, force: true });
+  });
+}
 
 export class ExternalSorter {
   private held: SortRecord[] = [];
@@ -63,14 +80,20 @@ export class ExternalSorter {
   /** Removes the runs' files. */
   async dispose(): Promise<void> {
     this.held = [];
-    if (this.dir !== null) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir !== null) {
+      await rm(this.dir, { recursive: true, force: true });
+      undisposed.delete(this.dir);
+    }
     this.dir = null;
   }
 
   private async spill(): Promise<void> {
     if (this.held.length === 0) return;
     this.held.sort(byKey);
-    this.dir ??= await mkdtemp(join(tmpdir(), 'fd-sort-'));
+    if (this.dir === null) {
+      this.dir = await mkdtemp(join(tmpdir(), 'fd-sort-'));
+      removeAtExit(this.dir);
+    }
     const path = join(this.dir, `run-${this.runs.length}`);
     await writeRun(path, this.held);
     this.runs.push(path);

@@ -1,7 +1,9 @@
 // Sorting in bounded memory: runs spilled to temporary files and merged give the same order as
 // an in-memory sort (key, then tie), payloads intact, and the files are removed afterwards.
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExternalSorter, type SortRecord } from '../../src/offline/external-sort.js';
 
@@ -40,5 +42,22 @@ describe('ExternalSorter', () => {
     expect(await all(sorter.sorted())).toEqual([]);
     expect(sorter.spilled).toBe(0);
     await sorter.dispose();
+  });
+
+  it('removes its runs when the process exits before they are disposed of (a replay stopped by Ctrl-C)', () => {
+    const module = join(import.meta.dirname, '..', '..', 'src', 'offline', 'external-sort.ts');
+    const code = [
+      `const { ExternalSorter } = await import(${JSON.stringify(module)});`,
+      'const sorter = new ExternalSorter(10);',
+      "for (let i = 0; i < 5; i++) await sorter.add(i, i, Buffer.from('payload'));",
+      "const dir = (await import('node:path')).dirname(sorter.runs[0]);",
+      'console.log(dir);',
+      'process.exit(130);',
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(130);
+    const dir = child.stdout.trim();
+    expect(dir).toContain('fd-sort-');
+    expect(existsSync(dir)).toBe(false);
   });
 });
