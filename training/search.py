@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--tolerance", type=float, default=0.002)
     ap.add_argument("--prune-negatives", type=float, default=0.25, help="share of the legitimate fit rows the pruning fits use (all frauds)")
     ap.add_argument("--no-param-search", action="store_true")
+    ap.add_argument("--refit", action="store_true", help="fit the final model on the validation period (with the chosen features and parameters) instead of the fit period")
     args = ap.parse_args()
 
     started = time.monotonic()
@@ -192,7 +193,7 @@ def main():
 
     params, top, trials = ({**PARAMS}, None, []) if args.no_param_search else search_params(PARAMS, PARAM_STAGES, curve, TREE_CHECKPOINTS)
     idx = [column[n] for n in selected]
-    card = fit_and_write(args, selected, x[:, idx], y, t, cards, (fit, val, test), {**params, **SEARCH_JOBS})
+    card = fit_and_write(args, selected, x[:, idx], y, t, cards, (fit, val, test), {**params, **SEARCH_JOBS}, refit=args.refit)
     card["search"] = {
         "method": "gain-based backward pruning with a re-fit each round, then a coordinate search over LightGBM parameters; every choice by average precision on the validation period",
         "candidates": names,

@@ -137,15 +137,17 @@ def export_trees(booster):
     return trees
 
 
-def fit_and_write(args, names, x, y, t, cards, periods, params):
+def fit_and_write(args, names, x, y, t, cards, periods, params, refit=False):
     """Fits `params` on the fit period, writes the ONNX model and its trees, and returns the card
-    (metrics of every period, thresholds chosen on the validation period)."""
+    (metrics of every period, thresholds chosen on the validation period). With `refit`, the
+    model is fit on the validation period instead (the latest labelled days, once they have
+    chosen the features and parameters): its thresholds are then chosen on its own fit rows."""
     fit, val, test = periods
     train_from, train_until = parse_time(args.train_from), parse_time(args.train_until)
     val_from = train_until - args.validation_days * 86_400_000
     test_from, test_until = parse_time(args.test_from), parse_time(args.test_until)
     model = lightgbm.LGBMClassifier(**params, random_state=args.seed)
-    model.fit(x[fit], y[fit])
+    model.fit(x[val] if refit else x[fit], y[val] if refit else y[fit])
     # A fixed graph name (the converter draws a random one), so the same data give the same file.
     onx = onnxmltools.convert_lightgbm(model, name=args.name, initial_types=[("input", FloatTensorType([None, len(names)]))], zipmap=False)
     onnx.checker.check_model(onx)
@@ -179,8 +181,8 @@ def fit_and_write(args, names, x, y, t, cards, periods, params):
             "validation": {"from": iso(val_from), "until": iso(train_until), **metrics(prob[val], y[val], t[val], cards[val])},
             "test": {"from": iso(test_from), "until": iso(test_until), **metrics(prob[test], y[test], t[test], cards[test])},
         },
-        "thresholds": {"review": review, "block": block, "chosenOn": "validation", "rule": "lowest score with at least 50% (review) and 90% (block) of the flagged being fraud"},
-        "training": {"library": f"lightgbm {lightgbm.__version__}", "converter": f"onnxmltools {onnxmltools.__version__}", "params": {**params, "random_state": args.seed}},
+        "thresholds": {"review": review, "block": block, "chosenOn": "validation (the rows the model was fit on)" if refit else "validation", "rule": "lowest score with at least 50% (review) and 90% (block) of the flagged being fraud"},
+        "training": {"library": f"lightgbm {lightgbm.__version__}", "converter": f"onnxmltools {onnxmltools.__version__}", "params": {**params, "random_state": args.seed}, "fitOn": "validation" if refit else "fit"},
     }
     return card
 

@@ -42,6 +42,8 @@ interface TrainFlags {
   tolerance: string;
   paramSearch: boolean;
   costEvents: string;
+  refit?: boolean;
+  exportCache?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -69,6 +71,8 @@ export function registerTrain(program: Command): void {
     .option('--tolerance <ap>', 'with --search: keep the smallest feature set whose validation AP is within this of the best', '0.002')
     .option('--no-param-search', 'with --search: keep the default LightGBM parameters')
     .option('--cost-events <n>', 'with --search: transactions the feature engine is timed over for the card', '150000')
+    .option('--refit', 'with --search: fit the final model on the validation days (the latest labelled ones, after they chose the features and parameters) instead of the days before them')
+    .option('--export-cache <dir>', 'with --search: keep the candidates\' export in this directory and reuse it when the history, labels and candidates are the same (searches over other periods of one history)')
     .action(async (flags: TrainFlags) => {
       const config = loadConfig();
       const limits = eventLimits(config);
@@ -120,6 +124,8 @@ function searchSettings(flags: TrainFlags): SearchSettings {
     paramSearch: flags.paramSearch,
     costEvents: number('--cost-events', flags.costEvents),
     rulesDir: flags.rules,
+    refit: flags.refit === true,
+    ...(flags.exportCache !== undefined ? { exportCache: flags.exportCache } : {}),
   };
 }
 

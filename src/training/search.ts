@@ -4,8 +4,8 @@
 // beside the model (named in its card, so `run` and `replay` serve exactly what was trained),
 // and the set's cost per event measured and recorded.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { EventLimits } from '../contract/decode.js';
 import { byName, candidateInputs, entitiesPresent, type CandidateOptions } from '../features/candidates.js';
 import { buildFeatureSet, DEFAULT_FEATURE_INPUTS, DEFAULT_FEATURE_SET, EVENT_FEATURES, featureName, type FeatureInput, type FeatureSet } from '../features/definitions.js';
@@ -32,6 +32,10 @@ export interface SearchSettings {
   costEvents: number;
   /** The rules to serve with the model: the features they read are in every set. */
   rulesDir: string;
+  /** Fit the final model on the validation days (after they chose the features and parameters) instead of the fit period. */
+  refit: boolean;
+  /** A directory where the candidates' export is kept and reused by a later search on the same history, candidates and labels (exportCacheFile). */
+  exportCache?: string;
 }
 
 export interface SearchRun {
@@ -77,14 +81,22 @@ export type OfflineFeatures = (set: FeatureSet) => Pick<PipelineDeps, 'features'
 /** Runs the whole search; returns the selected feature set, the one the model was trained on. */
 export async function searchAndTrain(offline: OfflineFeatures, limits: EventLimits, history: History, settings: SearchSettings, job: SearchRun): Promise<FeatureSet> {
   const candidates = candidateSet(history, settings.candidates, settings.rulesDir, join(job.work, 'candidates.features.yaml'));
-  const csv = join(job.work, 'candidates.csv');
-  console.error(`[train --search] ${candidates.set.names.length} candidate features, point in time → ${csv}`);
+  const cached = settings.exportCache === undefined ? undefined : exportCacheFile(settings.exportCache, readFileSync(join(job.work, 'candidates.features.yaml'), 'utf8'), job.files);
+  const csv = cached ?? join(job.work, 'candidates.csv');
   const started = Date.now();
-  const exported = await exportFeatures(offline(candidates.set), limits, { ...job.files, out: csv, rejects: join(job.work, 'rejects.jsonl') });
-  const exportSeconds = Math.round((Date.now() - started) / 100) / 10;
-  console.error(`[train --search] ${exported.rows} rows × ${candidates.set.names.length} features in ${exportSeconds} s; searching`);
+  let exportSeconds: number | null = null;
+  if (cached !== undefined && existsSync(cached)) {
+    console.error(`[train --search] ${candidates.set.names.length} candidate features: the export of the same history, labels and candidates in ${cached}; searching`);
+  } else {
+    console.error(`[train --search] ${candidates.set.names.length} candidate features, point in time → ${csv}`);
+    const part = `${csv}.${process.pid}.part`;
+    const exported = await exportFeatures(offline(candidates.set), limits, { ...job.files, out: part, rejects: join(job.work, 'rejects.jsonl') });
+    renameSync(part, csv);
+    exportSeconds = Math.round((Date.now() - started) / 100) / 10;
+    console.error(`[train --search] ${exported.rows} rows × ${candidates.set.names.length} features in ${exportSeconds} s; searching`);
+  }
   const always = [...EVENT_FEATURES, ...candidates.ruleFeatures];
-  const searchArgs = ['--always', always.join(','), '--tolerance', String(settings.tolerance), ...(settings.paramSearch ? [] : ['--no-param-search'])];
+  const searchArgs = ['--always', always.join(','), '--tolerance', String(settings.tolerance), ...(settings.paramSearch ? [] : ['--no-param-search']), ...(settings.refit ? ['--refit'] : [])];
   await run(job.python, [join(TRAINING_DIR, 'search.py'), '--features', csv, ...job.trainArgs, ...searchArgs]);
   const card = JSON.parse(readFileSync(job.card, 'utf8')) as SearchedCard;
   const set = writeSelected(card.features, candidates.inputs, job.featuresFile);
@@ -95,10 +107,29 @@ export async function searchAndTrain(offline: OfflineFeatures, limits: EventLimi
   card.search = {
     ...card.search,
     exportSeconds,
+    ...(cached !== undefined ? { exportReused: exportSeconds === null } : {}),
     featureCost: { how: 'CPU time of the feature engine over the first transactions of the history, in event-time order with their labels, on the in-memory store (one thread, no Redis)', selected: selectedCost, builtIn: defaultCost },
   };
   writeFileSync(job.card, JSON.stringify(card, null, 2) + '\n');
   return set;
+}
+
+/**
+ * Where a search keeps the candidates' export for a later search to reuse: named by the sha256 of
+ * the candidate feature file and of the transactions and labels files' paths, sizes and
+ * modification times. The export is point in time (each row as the features were at its
+ * transaction, with the labels known then; the label column is read only for the periods a
+ * search fits, validates or tests on), so searches over different periods of the same history
+ * read the same file each would have written.
+ */
+export function exportCacheFile(dir: string, candidatesText: string, files: { transactions: string; labels: string }): string {
+  const hash = createHash('sha256').update(candidatesText);
+  for (const file of [files.transactions, files.labels]) {
+    const stat = statSync(file);
+    hash.update(`\0${resolve(file)}\0${stat.size}\0${stat.mtimeMs}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `candidates-${hash.digest('hex').slice(0, 16)}.csv`);
 }
 
 interface SearchedCard {

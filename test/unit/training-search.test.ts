@@ -82,6 +82,6 @@ describe('search.py selection logic', () => {
     expect(existsSync(python), 'the training venv: scripts/training-venv.sh').toBe(true);
     const run = spawnSync(python, ['test_search.py'], { cwd: 'training', encoding: 'utf8' });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(run.stdout.match(/^ok /gm)).toHaveLength(5);
+    expect(run.stdout.match(/^ok /gm)).toHaveLength(6);
   }, 120_000);
 });
