@@ -22,7 +22,7 @@ import type { Rejected } from '../pipeline/validate.js';
 import { processBatch } from '../pipeline/process-batch.js';
 import { TurnBatcher } from '../pipeline/turn-batcher.js';
 import { processLabels } from '../pipeline/process-labels.js';
-import { withRetry, type RetryOptions } from '../pipeline/retry.js';
+import { RetryStoppedError, withRetry, type RetryOptions } from '../pipeline/retry.js';
 import type { ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
 import { KafkaUsability } from './kafka-usability.js';
@@ -308,7 +308,11 @@ export class DetectorWorker {
         return { members, starts, outcome };
       }, this.retrying('redis', () => claimed.every((m) => !m.lease.owned())));
     } catch (err) {
-      for (const m of claimed) results[m.k] = { status: 'rejected', reason: err };
+      // A failure retrying cannot fix (a bug one batch's events trigger) is kept to that batch:
+      // together they are decided again one by one, so only its partition is rewound.
+      const isolate = claimed.length > 1 && !(err instanceof RetryStoppedError) && !this.stopping;
+      const alone = isolate ? await Promise.all(claimed.map((m) => this.decideTogether([{ batch: m.batch, lease: m.lease }]))) : undefined;
+      claimed.forEach((m, i) => (results[m.k] = alone?.[i]?.[0] ?? { status: 'rejected', reason: err }));
       return results;
     }
     const { members, starts, outcome } = decided;

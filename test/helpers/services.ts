@@ -36,7 +36,7 @@ export async function deleteTopics(topics: string[]): Promise<void> {
   }
 }
 
-export async function produce(topic: string, messages: { key?: string; value: string | Buffer | null; headers?: Record<string, string> }[]): Promise<void> {
+export async function produce(topic: string, messages: { key?: string; value: string | Buffer | null; headers?: Record<string, string>; partition?: number }[]): Promise<void> {
   const producer = kafka().producer({ 'linger.ms': 5 });
   await producer.connect();
   try {

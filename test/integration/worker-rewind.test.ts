@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/contract/decision.js';
 import type { FeatureStore } from '../../src/features/store.js';
 import { at, tx } from '../helpers/events.js';
-import { closePollingAdmin, committedOffsets, consumeAll, produce } from '../helpers/services.js';
+import { closePollingAdmin, committedOffsets, consumeAll, produce, readAll } from '../helpers/services.js';
 import { delegating } from '../helpers/stores.js';
 import { testWorld } from '../helpers/worker.js';
 
@@ -40,6 +40,43 @@ describe('worker rewinding a failed batch', () => {
       // Features stayed exactly-once through the re-reads: each account saw 20 events.
       const last = decisions.map((m) => JSON.parse((m.value as Buffer).toString()) as Decision).filter((d) => d.transactionId === 'rw-599');
       expect(last.map((d) => d.features.account?.count_1d)).toEqual(last.map(() => 20));
+    } finally {
+      await running.stop();
+    }
+  });
+
+  // Batches of several partitions that arrive together are decided as one (worker.ts); a
+  // failure retrying cannot fix must still stop only the partition whose events trigger it.
+  it('keeps a batch that always fails to its own partition: the others are decided meanwhile', async () => {
+    const world = testWorld({ BATCH_MAX_SIZE: '20' });
+    await world.setup();
+    const T = new Date(Date.now() - 3_600_000).toISOString();
+    const poison = tx({ transactionId: 'poison', accountId: 'p0-poison', timestamp: at(T, 0) });
+    const rest = [0, 1, 2].flatMap((p) => Array.from({ length: 100 }, (_, i) => ({ partition: p, event: tx({ transactionId: `p${p}-${i}`, accountId: `p${p}-a${i % 10}`, timestamp: at(T, 1000 + i * 1000) }) })));
+    // The poison first in partition 0, so everything behind it there waits for it.
+    await produce(world.config.TOPIC_TRANSACTIONS, [{ partition: 0, event: poison }, ...rest].map(({ partition, event }) => ({ key: event.accountId, value: JSON.stringify(event), partition })));
+    let healed = false;
+    let poisoned = 0;
+    const failing = (inner: FeatureStore): FeatureStore =>
+      delegating(inner, {
+        observe: (batches) => {
+          if (!healed && batches.some((b) => b.events.some((e) => e.transactionId === 'poison'))) {
+            poisoned++;
+            return Promise.reject(new Error('a bug the poison event triggers'));
+          }
+          return inner.observe(batches);
+        },
+      });
+    const running = await world.start({ wrapStore: failing });
+    try {
+      const decided = async (): Promise<Set<string>> => new Set((await readAll(world.config.TOPIC_DECISIONS, 5_000)).map((m) => (JSON.parse((m.value as Buffer).toString()) as Decision).transactionId));
+      const others = rest.filter((r) => r.partition !== 0).map((r) => r.event.transactionId);
+      await expect.poll(async () => { const ids = await decided(); return others.filter((id) => !ids.has(id)).length; }, { timeout: 60_000, interval: 1000 }).toBe(0);
+      expect(poisoned).toBeGreaterThan(1); // it kept failing meanwhile
+      expect((await decided()).has('poison')).toBe(false);
+      healed = true;
+      const all = [poison.transactionId, ...rest.map((r) => r.event.transactionId)];
+      await expect.poll(async () => { const ids = await decided(); return all.filter((id) => !ids.has(id)).length; }, { timeout: 60_000, interval: 1000 }).toBe(0);
     } finally {
       await running.stop();
     }
