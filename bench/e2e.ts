@@ -289,7 +289,7 @@ async function pacedCpu(workers: ChildProcess[]): Promise<{ worker: number; main
   }
 }
 
-/** User and system CPU seconds from a /proc stat file. */
+/** User and system CPU seconds from a /proc stat file (a process's or a thread's; USER_HZ is 100 on Linux). */
 function threadSeconds(statFile: string): number {
   const fields = readFileSync(statFile, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -297,11 +297,7 @@ function threadSeconds(statFile: string): number {
 
 async function cpuSeconds(workers: ChildProcess[], redis: Redis): Promise<CpuSeconds> {
   const tick = 100; // USER_HZ on Linux
-  const processSeconds = (pid: number | undefined): number => {
-    if (pid === undefined) return 0;
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / tick;
-  };
+  const processSeconds = (pid: number | undefined): number => (pid === undefined ? 0 : threadSeconds(`/proc/${pid}/stat`));
   const [, ...jiffies] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).map(Number);
   const idle = (jiffies[3] ?? 0) + (jiffies[4] ?? 0);
   const info = await redis.info('cpu');
