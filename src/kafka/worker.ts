@@ -252,7 +252,7 @@ export class DetectorWorker {
     const current = this.claims.get(lease.key);
     if (current?.generation === lease.generation) return current.claim;
     const id = this.journalId(lease);
-    const claim = withRetry(() => this.pipeline.store.claim(id), this.retrying('redis', lease)).then((c: Claim): PartitionClaim => {
+    const claim = withRetry(() => this.pipeline.store.claim(id), this.retrying('redis', () => !lease.owned())).then((c: Claim): PartitionClaim => {
       if (c.record.size > 0) this.logger.info({ partition: lease.partition, journaled: c.record.size, through: c.record.maxOffset }, 'partition claimed: events its previous owner decided but did not commit are decided again as they were');
       return { target: { id, epoch: c.epoch }, recorded: c.record.size > 0 ? c.record : undefined };
     });
@@ -363,7 +363,7 @@ export class DetectorWorker {
   /** A batch of `fraud-labels`: applied to the label-fed features; malformed labels are dead-lettered. */
   private async applyLabels(batch: Batch, lease: PartitionLease): Promise<void> {
     const parse = (m: Message) => parseLabel(m.value, this.options.eventLimits);
-    const { applied, rejected } = await withRetry(() => processLabels(batch.messages, parse, this.pipeline), this.retrying('redis', lease));
+    const { applied, rejected } = await withRetry(() => processLabels(batch.messages, parse, this.pipeline), this.retrying('redis', () => !lease.owned()));
     if (!lease.owned()) return;
     await this.send(batchOutputs(batch, [], rejected, this.options.topics, false, this.options.dlqMaxValueBytes), lease);
     this.metrics.labels.inc({ outcome: 'valid' }, applied);
@@ -374,7 +374,7 @@ export class DetectorWorker {
 
   /** Produces a batch's outputs, retried until Kafka acknowledged them (or the partition is no longer ours). */
   private send(out: ReturnType<typeof batchOutputs>, lease: PartitionLease, offset?: TransactionEntry['offset']): Promise<void> {
-    return (this.outputs as OutputPath).send(out, this.retrying('kafka', lease), offset);
+    return (this.outputs as OutputPath).send(out, this.retrying('kafka', () => !lease.owned()), offset);
   }
 
   /** A fatal client error: not healthy nor ready from now on, and the listeners told (once). */
@@ -398,9 +398,8 @@ export class DetectorWorker {
     for (const report of reports) for (const listener of this.onBatchListeners) listener(report);
   }
 
-  /** Retries with backoff until it works, the worker stops, or the partition (every partition, when `lease` says whether they are all gone) is no longer ours. */
-  private retrying(dependency: 'redis' | 'kafka', lease: PartitionLease | (() => boolean)): RetryOptions {
-    const gone = typeof lease === 'function' ? lease : () => !lease.owned();
+  /** Retries with backoff until it works, the worker stops, or what it is for is `gone` (its partitions are no longer ours). */
+  private retrying(dependency: 'redis' | 'kafka', gone: () => boolean): RetryOptions {
     return {
       maxBackoffMs: this.options.maxBackoffMs,
       shouldStop: () => this.stopping || gone(),
