@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config.js';
 import { kafkaSettings } from '../kafka/client.js';
 import { checkKafkaAccess } from '../kafka/preflight.js';
 import { describeKafkaSecurity } from '../kafka/security.js';
+import { exitProcess } from '../kafka/client-closes.js';
 import { DetectorWorker } from '../kafka/worker.js';
 import { ModelReloader } from '../models/model-reloader.js';
 import { ModelSlot } from '../models/model-slot.js';
@@ -64,24 +65,24 @@ export function registerRun(program: Command): void {
         logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'draining');
         const timer = setTimeout(() => {
           logger.error('drain did not finish in SHUTDOWN_TIMEOUT_MS; exiting without a clean leave');
-          process.exit(1);
+          exitProcess(1, worker.closingClients(), logger);
         }, config.SHUTDOWN_TIMEOUT_MS);
         timer.unref();
         void (async () => {
           for (const w of reloads) w.close();
-          const { uncommitted } = await worker.stop();
+          const { uncommitted, closing } = await worker.stop();
           await store.close();
           await server.close();
           if (uncommitted.length > 0) {
             logger.error({ uncommitted: uncommitted.length }, 'stopped; the broker did not accept the final commits of some partitions');
-            process.exit(1);
-          }
-          if (fatal !== null) {
+            exitProcess(1, closing, logger);
+          } else if (fatal !== null) {
             logger.error({ err: fatal.message }, 'stopped after a fatal Kafka client error; exiting 70 so the pod is restarted with new clients');
-            process.exit(70);
+            exitProcess(70, closing, logger);
+          } else {
+            if (closing.length === 0) logger.info('stopped cleanly');
+            exitProcess(closing.length === 0 ? 0 : 1, closing, logger);
           }
-          logger.info('stopped cleanly');
-          process.exit(0);
         })();
       };
       // A fatal client error (librdkafka's idempotent producer can raise one) is not retried:

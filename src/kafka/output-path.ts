@@ -7,6 +7,7 @@ import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { KafkaError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
+import type { ClientCloses } from './client-closes.js';
 import type { Producer } from './client.js';
 import { sendOutputs } from './outputs.js';
 import type { TransactionalOutputs, TransactionEntry } from './transactions.js';
@@ -70,11 +71,16 @@ export class OutputPath {
     return this.stalledNow;
   }
 
-  /** Sends what the producer still holds (for up to `flushMs`), then disconnects it. */
-  async close(flushMs: number): Promise<void> {
+  /**
+   * Sends what the producer still holds (for up to `flushMs`), then disconnects it (recorded in
+   * `closes` while it runs; waited for until `flushMs` has passed, and then left to `closes`).
+   */
+  async close(flushMs: number, closes: ClientCloses): Promise<void> {
     clearInterval(this.timer);
+    const by = Date.now() + flushMs;
     await this.producer.flush({ timeout: flushMs }).catch(() => undefined);
-    await this.producer.disconnect();
+    const closing = closes.track('producer', this.producer.disconnect());
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, Math.max(500, by - Date.now())).unref())]);
   }
 
   private checkStall(): void {

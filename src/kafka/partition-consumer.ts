@@ -19,6 +19,7 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { CommitRefusedError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { ClientCloses } from './client-closes.js';
 import type { ClientHealth } from './client-stats.js';
 import { createConsumer, type Consumer, type KafkaSettings, type TopicPartition } from './client.js';
 import { Committer, type CommitTarget } from './committer.js';
@@ -56,6 +57,8 @@ export interface PartitionConsumerOptions {
   maxBackoffMs: number;
   /** How long a revoked partition's batch in flight may take to finish and commit before it is dropped. */
   revokeGraceMs: number;
+  /** Where its close is recorded while it runs (the process must not exit during it). */
+  closes: ClientCloses;
   commitTimeoutMs: number;
   logger: Logger;
   /**
@@ -192,8 +195,9 @@ export class PartitionConsumer {
       const [topic = '', partition = '0'] = key.split('\u0000');
       uncommitted.push({ topic, partition: Number(partition), offset: 'a batch in flight' });
     }
-    const left = await within(this.consumer?.disconnect() ?? Promise.resolve(), leftBy - Date.now());
-    if (!left) this.options.logger.warn({ consumer: this.options.name }, 'the client did not leave the group in time; the group gives its partitions away after session.timeout.ms');
+    const leaving = this.options.closes.track(this.options.name, this.consumer?.disconnect() ?? Promise.resolve());
+    const left = await within(leaving, leftBy - Date.now());
+    if (!left) this.options.logger.warn({ consumer: this.options.name }, 'the client has not left the group yet (a rebalance holds its close); waiting for it while the drain lasts');
     return uncommitted;
   }
 
@@ -273,7 +277,9 @@ export class PartitionConsumer {
     if (!lost) {
       for (const key of keys) this.closing.add(key);
       const tails = keys.flatMap((key) => this.tails.get(key) ?? []);
-      const finished = await within(Promise.all(tails), this.options.revokeGraceMs);
+      // In a drain, stop() has already waited for them: one still running now is not committed,
+      // and waiting again only holds the client's close (which waits for this callback).
+      const finished = await within(Promise.all(tails), this.stopping ? 0 : this.options.revokeGraceMs);
       if (!finished) this.options.logger.warn({ consumer: this.options.name, partitions: partitions.map((p) => p.partition) }, 'revoked partitions did not finish their batches in time; their next owner reads them again');
       // Before the client rejoins: the revoked partitions' last commits, and those of the others.
       await this.commitNow();

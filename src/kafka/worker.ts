@@ -23,6 +23,7 @@ import { processBatch } from '../pipeline/process-batch.js';
 import { TurnBatcher } from '../pipeline/turn-batcher.js';
 import { processLabels } from '../pipeline/process-labels.js';
 import { RetryStoppedError, withRetry, type RetryOptions } from '../pipeline/retry.js';
+import { ClientCloses } from './client-closes.js';
 import type { ClientHealth } from './client-stats.js';
 import { createProducer, type KafkaSettings, type Producer } from './client.js';
 import { KafkaUsability } from './kafka-usability.js';
@@ -72,6 +73,8 @@ export interface WorkerSeams {
 /** What a drain left behind: partitions whose last decided offsets the broker did not accept. */
 export interface DrainResult {
   uncommitted: { topic: string; partition: number; offset: string }[];
+  /** Clients whose close had not finished when the drain's time was up: the process must not exit normally (client-closes.ts). */
+  closing: string[];
 }
 
 /** How long a commit may go unanswered before it counts as refused. */
@@ -97,6 +100,8 @@ export class DetectorWorker {
   private readonly kafkaUsability: KafkaUsability;
   /** Per transactions partition (its lease key): the claim of its current generation. */
   private readonly claims = new Map<string, { generation: number; claim: Promise<PartitionClaim> }>();
+  /** Kafka clients' closes in flight. */
+  private readonly closes = new ClientCloses();
   /** The transactions batches handed over in one turn, decided together. */
   private readonly decider = new TurnBatcher<HandedBatch, boolean>((items) => this.decideTurn(items));
 
@@ -163,6 +168,7 @@ export class DetectorWorker {
       maxPollIntervalMs: o.maxPollIntervalMs,
       maxBackoffMs: o.maxBackoffMs,
       revokeGraceMs: REVOKE_GRACE_MS,
+      closes: this.closes,
       commitTimeoutMs: COMMIT_TIMEOUT_MS,
       // Exactly-once: a transactions batch's offsets are committed in its transaction.
       commitsInHandler: name === 'transactions' && o.guarantee === 'exactly-once',
@@ -191,7 +197,7 @@ export class DetectorWorker {
    * leaves the groups and flushes. Resolves with the partitions whose commits did not go through.
    */
   async stop(): Promise<DrainResult> {
-    if (this.stopping) return { uncommitted: [] };
+    if (this.stopping) return { uncommitted: [], closing: this.closes.pending() };
     this.stopping = true;
     // A stop during start-up (a pod told to go right away) lets the start finish first, so
     // the clients are stopped from a known state and the process still exits cleanly.
@@ -204,11 +210,19 @@ export class DetectorWorker {
     const leftBy = deadline - Math.min(3_000, this.options.drainBudgetMs / 5);
     const commitsBy = leftBy - Math.min(5_000, this.options.drainBudgetMs / 5);
     const [tx, labels] = await Promise.all([this.transactions?.stop(commitsBy, leftBy) ?? [], this.labels?.stop(commitsBy, leftBy) ?? []]);
-    await this.outputs?.close(Math.max(500, deadline - Date.now()));
+    await this.outputs?.close(Math.max(500, deadline - Date.now()), this.closes);
+    // A consumer that has not left yet is in a rebalance: it is served until the drain's time is up.
+    const closing = await this.closes.settled(deadline - Date.now());
     const uncommitted = [...tx, ...labels];
     for (const u of uncommitted) this.logger.error(u, 'drained with decided offsets the broker did not accept; the partition\'s next owner reads them again');
+    if (closing.length > 0) this.logger.error({ clients: closing }, 'Kafka clients still closing when the drain\'s time was up');
     this.logger.info({ uncommitted: uncommitted.length }, 'worker stopped');
-    return { uncommitted };
+    return { uncommitted, closing };
+  }
+
+  /** The Kafka clients whose close has started and not finished (client-closes.ts). */
+  closingClients(): string[] {
+    return this.closes.pending();
   }
 
   /** Told of each transactions batch once the broker accepted its offsets. */
