@@ -80,6 +80,7 @@ export function details(outcomes: readonly ScenarioOutcome[]): string {
     if (isError(o)) continue;
     for (const e of [...o.verdict.examples.slice(0, 5), ...o.redis.examples.slice(0, 3)]) out.push(`  e.g. ${e}`);
     for (const d of o.drains.filter((x) => x.code !== 0)) out.push(`  drain of ${d.worker}: ${d.hung ? 'hung, SIGKILLed' : d.code !== null ? `exit ${d.code}` : `killed by ${d.signal}`} after ${d.seconds.toFixed(1)} s${d.wasReady ? '' : ', told to go before it was ever ready'}`);
+    for (const d of o.drains.filter((x) => x.lastWords !== undefined)) for (const w of d.lastWords ?? []) out.push(`    ${d.worker}: ${w}`);
     if (o.verdict.duplicateInputs > 0) out.push(`  ${o.verdict.duplicateInputs} input records repeat an earlier transaction id (the producer sent them twice)`);
     for (const l of o.workerLogs.slice(0, 6)) out.push(`  log ×${l.count}: ${l.line}`);
     out.push(`  logs: ${o.logDir}`);

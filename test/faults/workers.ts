@@ -2,7 +2,7 @@
 // each with its own HTTP port and log file. Starts, SIGKILLs and drains them (SIGTERM, exit
 // code recorded), and watches every live worker's /readyz.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/redis-server.js';
 import { track } from './bounds.js';
@@ -36,6 +36,8 @@ export interface DrainExit {
   wasReady: boolean;
   /** It had not exited DRAIN_BOUND_MS after its SIGTERM, and was SIGKILLed then. */
   hung: boolean;
+  /** A hung drain: the last messages it logged, and its main thread's native stack (with gdb). */
+  lastWords?: string[];
 }
 
 /** One probe of a worker's /readyz: 200, 503, or null when it did not answer. */
@@ -118,11 +120,14 @@ export class WorkerFleet {
     let hung = false;
     const bound = setTimeout(() => {
       hung = true;
-      worker.child.kill('SIGKILL');
+      // Where it hangs, for the report: every thread's native stack (when gdb is there), then the kill.
+      void dumpStacks(worker.child.pid, `${worker.log}.stacks.txt`).finally(() => worker.child.kill('SIGKILL'));
     }, DRAIN_BOUND_MS);
     const done = worker.exit.then(({ code, signal }) => {
       clearTimeout(bound);
-      return { worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000, wasReady, hung };
+      const exit: DrainExit = { worker: worker.name, code, signal, seconds: (Date.now() - t0) / 1000, wasReady, hung };
+      if (hung) exit.lastWords = [...lastMessages(worker.log, 6), ...mainThreadStack(`${worker.log}.stacks.txt`, 12)];
+      return exit;
     });
     this.drains.push(done);
     return done;
@@ -161,6 +166,45 @@ export class WorkerFleet {
     this.stopProbing();
     await Promise.all(this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).map((w) => this.kill(w)));
   }
+}
+
+/** The last `n` messages of a worker's JSON log, with their times. */
+function lastMessages(log: string, n: number): string[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8').trim().split('\n').slice(-n).map((line) => {
+    try {
+      const j = JSON.parse(line) as { time?: string; msg?: string; err?: string };
+      return `${j.time ?? ''} ${j.msg ?? ''}${j.err !== undefined ? `: ${j.err}` : ''}`;
+    } catch {
+      return line.slice(0, 200);
+    }
+  });
+}
+
+/** The first `n` frames of thread 1 (the main thread) in a gdb dump, if there is one. */
+function mainThreadStack(file: string, n: number): string[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const at = lines.findIndex((l) => /^Thread 1 /.test(l));
+  if (at < 0) return [];
+  return ['main thread:', ...lines.slice(at + 1, at + 1 + n).filter((l) => l.startsWith('#')).map((l) => l.slice(0, 160))];
+}
+
+/** Writes every thread's native stack of `pid` to `file` with gdb, if gdb is installed (bounded: 30 s). */
+function dumpStacks(pid: number | undefined, file: string): Promise<void> {
+  if (pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const out = createWriteStream(file);
+    const gdb = spawn('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    gdb.stdout.pipe(out);
+    gdb.stderr.pipe(out);
+    const timer = setTimeout(() => gdb.kill('SIGKILL'), 30_000);
+    gdb.once('error', () => resolve()); // no gdb: nothing to write
+    gdb.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 async function readyz(port: number): Promise<number | null> {
