@@ -2,7 +2,7 @@
 // each with its own HTTP port and log file. Starts, SIGKILLs and drains them (SIGTERM, exit
 // code recorded), and watches every live worker's /readyz.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/redis-server.js';
 import { track } from './bounds.js';
@@ -181,20 +181,45 @@ function lastMessages(log: string, n: number): string[] {
   });
 }
 
-/** The first `n` frames of thread 1 (the main thread) in a gdb dump, if there is one. */
+/** The main thread's state, and the first `n` frames of its stack if gdb wrote them (dumpStacks). */
 function mainThreadStack(file: string, n: number): string[] {
   if (!existsSync(file)) return [];
   const lines = readFileSync(file, 'utf8').split('\n');
+  const state = lines.find((l) => l.startsWith('main '));
   const at = lines.findIndex((l) => /^Thread 1 /.test(l));
-  if (at < 0) return [];
-  return ['main thread:', ...lines.slice(at + 1, at + 1 + n).filter((l) => l.startsWith('#')).map((l) => l.slice(0, 160))];
+  const frames = at < 0 ? [] : lines.slice(at + 1, at + 1 + n).filter((l) => l.startsWith('#')).map((l) => l.slice(0, 160));
+  return [`main thread: ${state ?? 'unknown'}${frames.length > 0 ? '; its stack:' : ' (no gdb: no stack)'}`, ...frames];
 }
 
-/** Writes every thread's native stack of `pid` to `file` with gdb, if gdb is installed (bounded: 30 s). */
-function dumpStacks(pid: number | undefined, file: string): Promise<void> {
+/**
+ * What each thread of `pid` is doing, from /proc: its name, state and the kernel function it
+ * waits in (a main thread in futex_wait is blocked on a lock, not busy).
+ */
+function threadStates(pid: number): string[] {
+  const out: string[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const dir = `/proc/${pid}/task/${tid}`;
+      const stat = readFileSync(`${dir}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '?';
+      const wchan = existsSync(`${dir}/wchan`) ? readFileSync(`${dir}/wchan`, 'utf8').trim() : '?';
+      out.push(`${tid === String(pid) ? 'main' : tid} ${readFileSync(`${dir}/comm`, 'utf8').trim()} ${state} ${wchan}`);
+    }
+  } catch {
+    // it exited meanwhile
+  }
+  return out;
+}
+
+/**
+ * Writes each thread's state (threadStates) and, if gdb is installed, every thread's native
+ * stack of `pid` to `file` (bounded: 30 s).
+ */
+export function dumpStacks(pid: number | undefined, file: string): Promise<void> {
   if (pid === undefined) return Promise.resolve();
   return new Promise((resolve) => {
     const out = createWriteStream(file);
+    out.write(`threads (tid, name, state, waiting in):\n${threadStates(pid).join('\n')}\n\n`);
     const gdb = spawn('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 30'], { stdio: ['ignore', 'pipe', 'pipe'] });
     gdb.stdout.pipe(out);
     gdb.stderr.pipe(out);
