@@ -18,7 +18,7 @@
 //                      stage and thread by thread, beside Redis's and the broker's: profile-table.ts)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -108,14 +108,17 @@ async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: num
       const what = i === 0 ? `${rate} events/s` : `${rate} events/s (70% of the detector's drain rate)`;
       const before = await stageTotals();
       const cpuBefore = await pacedCpu(workers);
+      const threadsBefore = threadTimes(workers);
       const latencies = await paced(rate, Number(values['latency-seconds']), guarantee, i);
       const cpuAfter = await pacedCpu(workers);
+      const threadsAfter = threadTimes(workers);
       console.log(formatLatencies(what, latencies));
       console.log(formatStages(before, await stageTotals()));
       // At a few events per batch, a batch's fixed costs are most of it: CPU per event shows them.
       const events = rate * Number(values['latency-seconds']);
       const us = (s: number): string => `${((s * 1e6) / events).toFixed(0)} µs`;
       console.log(`  CPU per event at this rate: worker ${us(cpuAfter.worker - cpuBefore.worker)} (its main thread ${us(cpuAfter.main - cpuBefore.main)}), Redis ${us(cpuAfter.redis - cpuBefore.redis)}`);
+      console.log(`  the worker's threads at this rate (per event): ${threadBreakdown(threadsBefore, threadsAfter, workers, events)}`);
     }
   } finally {
     // A profiled worker writes its profiles as it exits.
@@ -287,6 +290,45 @@ async function pacedCpu(workers: ChildProcess[]): Promise<{ worker: number; main
   } finally {
     redis.disconnect();
   }
+}
+
+/** Every thread of the workers: its name and CPU seconds so far, by "pid/tid". */
+function threadTimes(workers: ChildProcess[]): Map<string, { name: string; seconds: number }> {
+  const out = new Map<string, { name: string; seconds: number }>();
+  for (const w of workers) {
+    if (w.pid === undefined) continue;
+    for (const tid of readdirSync(`/proc/${w.pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${w.pid}/task/${tid}/comm`, 'utf8').trim();
+        out.set(`${w.pid}/${tid}`, { name, seconds: threadSeconds(`/proc/${w.pid}/task/${tid}/stat`) });
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a paced run's CPU went in the workers: the main thread, librdkafka's threads (rdk:*)
+ * together, and the busiest other threads one by one (the feature store's thread, libuv's pool
+ * where the model runs, V8's helpers and garbage collector).
+ */
+function threadBreakdown(before: Map<string, { name: string; seconds: number }>, after: Map<string, { name: string; seconds: number }>, workers: ChildProcess[], events: number): string {
+  const mains = new Set(workers.map((w) => `${w.pid}/${w.pid}`));
+  let main = 0;
+  let rdkafka = 0;
+  const others: number[] = [];
+  for (const [key, t] of after) {
+    const used = t.seconds - (before.get(key)?.seconds ?? 0);
+    if (mains.has(key)) main += used;
+    else if (t.name.startsWith('rdk:')) rdkafka += used;
+    else others.push(used);
+  }
+  others.sort((a, b) => b - a);
+  const us = (sec: number): string => `${((sec * 1e6) / events).toFixed(0)} µs`;
+  const rest = others.slice(4).reduce((a, b) => a + b, 0);
+  return `main ${us(main)}, librdkafka ${us(rdkafka)}, busiest other threads ${others.slice(0, 4).map(us).join(', ')} (the other ${Math.max(0, others.length - 4)}: ${us(rest)})`;
 }
 
 /** User and system CPU seconds from a /proc stat file (a process's or a thread's; USER_HZ is 100 on Linux). */
