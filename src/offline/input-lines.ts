@@ -45,9 +45,14 @@ export async function* readLines(file: string, maxBytes: number): AsyncGenerator
   if (line.size > 0) yield line.take(); // a last line without its newline
 }
 
-/** The bytes of the line being read, up to the limit (plus a `\r`); beyond it only their count. */
+/**
+ * The bytes of the line being read, up to the limit (plus a `\r`); beyond it only their count.
+ * A line read in one piece (most are) is a view of the piece read from the file, not a copy.
+ */
 class LineBuffer {
-  private parts: Buffer[] = [];
+  /** The first piece, and the later ones when the line spans reads. */
+  private first: Buffer | null = null;
+  private rest: Buffer[] = [];
   size = 0;
   private lastByte = -1;
   private lineNo = 0;
@@ -58,21 +63,35 @@ class LineBuffer {
     if (piece.length === 0) return;
     this.size += piece.length;
     this.lastByte = piece[piece.length - 1] as number;
-    if (this.size <= this.maxBytes + 1) this.parts.push(piece);
-    else this.parts = [];
+    if (this.size > this.maxBytes + 1) {
+      this.first = null;
+      this.rest = [];
+    } else if (this.first === null) this.first = piece;
+    else this.rest.push(piece);
   }
 
   take(): InputLine {
     const cr = this.lastByte === CARRIAGE_RETURN ? 1 : 0;
     const bytes = this.size - cr;
     const held = this.size <= this.maxBytes + 1;
-    const line = { lineNo: ++this.lineNo, value: held ? Buffer.concat(this.parts).subarray(0, bytes) : null, bytes };
-    this.parts = [];
+    const line = { lineNo: ++this.lineNo, value: held ? this.bytes(bytes) : null, bytes };
+    this.first = null;
+    if (this.rest.length > 0) this.rest = [];
     this.size = 0;
     this.lastByte = -1;
     return line;
   }
+
+  /** The line's first `bytes` bytes (an empty line is an empty buffer). */
+  private bytes(bytes: number): Buffer {
+    const first = this.first;
+    if (first === null) return EMPTY;
+    if (this.rest.length === 0) return bytes === first.length ? first : first.subarray(0, bytes);
+    return Buffer.concat([first, ...this.rest]).subarray(0, bytes);
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** A valid line: its number, its value as parsed and its bytes. */
 export interface ValidLine<V> {
