@@ -32,17 +32,28 @@ const CARRIAGE_RETURN = 0x0d;
  * validation as it is instead of as U+FFFD.
  */
 export async function* readLines(file: string, maxBytes: number): AsyncGenerator<InputLine> {
+  for await (const lines of readLineBatches(file, maxBytes)) yield* lines;
+}
+
+/**
+ * The file's lines as readLines reads them, the lines that end in each piece read from the
+ * file together: one await per piece rather than per line (each level of async generator
+ * between the file and the pipeline cost about 0.2 µs per line).
+ */
+export async function* readLineBatches(file: string, maxBytes: number): AsyncGenerator<InputLine[]> {
   const line = new LineBuffer(maxBytes);
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    const lines: InputLine[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       line.hold(chunk.subarray(start, nl));
-      yield line.take();
+      lines.push(line.take());
       start = nl + 1;
     }
     line.hold(chunk.subarray(start));
+    if (lines.length > 0) yield lines;
   }
-  if (line.size > 0) yield line.take(); // a last line without its newline
+  if (line.size > 0) yield [line.take()]; // a last line without its newline
 }
 
 /**
@@ -102,23 +113,37 @@ export interface ValidLine<V> {
 
 /** Each line through `parse`, as it is read; a line it refuses goes to `reject` with its number and code. */
 export async function* streamValid<V>(file: string, limits: EventLimits, reject: RejectFn, parse: (value: Buffer) => V): AsyncGenerator<ValidLine<V>> {
-  for await (const line of readLines(file, limits.maxBytes)) {
-    let value: V;
-    try {
-      if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
-      value = parse(line.value);
-    } catch (err) {
-      if (!(err instanceof InvalidEventError)) throw err;
-      reject(file, line.lineNo, err);
-      continue;
+  for await (const lines of readLineBatches(file, limits.maxBytes)) {
+    for (const line of lines) {
+      const value = validValue(file, line, limits, reject, parse);
+      if (value !== REFUSED) yield { lineNo: line.lineNo, value, raw: line.value as Buffer };
     }
-    yield { lineNo: line.lineNo, value, raw: line.value };
   }
 }
 
-/** The file's valid transactions as they are read (refused lines go to `reject`). */
+const REFUSED: unique symbol = Symbol('refused');
+
+/** The line's value through `parse`; REFUSED, once the line is given to `reject` with its code, when it is refused. */
+function validValue<V>(file: string, line: InputLine, limits: EventLimits, reject: RejectFn, parse: (value: Buffer) => V): V | typeof REFUSED {
+  try {
+    if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
+    return parse(line.value);
+  } catch (err) {
+    if (!(err instanceof InvalidEventError)) throw err;
+    reject(file, line.lineNo, err);
+    return REFUSED;
+  }
+}
+
+/** The file's valid transactions as they are read (refused lines go to `reject`); as streamValid, one generator fewer per line. */
 export async function* streamTransactions(file: string, limits: EventLimits, reject: RejectFn): AsyncGenerator<TransactionLine> {
-  for await (const line of streamValid(file, limits, reject, (value) => parseTransaction(value, limits))) yield { lineNo: line.lineNo, tx: line.value };
+  const parse = (value: Buffer): ParsedTransaction => parseTransaction(value, limits);
+  for await (const lines of readLineBatches(file, limits.maxBytes)) {
+    for (const line of lines) {
+      const tx = validValue(file, line, limits, reject, parse);
+      if (tx !== REFUSED) yield { lineNo: line.lineNo, tx };
+    }
+  }
 }
 
 /** The file's valid labels as they are read (refused lines go to `reject`). */
