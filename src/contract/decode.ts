@@ -3,7 +3,7 @@
 // Each refusal is an InvalidEventError whose code the dead letter (or the reject line) carries.
 import { isUtf8 } from 'node:buffer';
 import { InvalidEventError } from './errors.js';
-import { scanStructure } from './json-structure.js';
+import { parsedKeys, scanStructure } from './json-structure.js';
 
 export interface EventLimits {
   /** MAX_EVENT_BYTES: the largest value accepted, in bytes. */
@@ -30,7 +30,9 @@ export function decodeJson(value: Buffer | string | null, limits: EventLimits): 
   if (bytes.length > limits.maxBytes) throw tooLarge(bytes.length, limits.maxBytes);
   if (!isUtf8(bytes)) throw new InvalidEventError('FD_EVENT_NOT_UTF8', 'value is not valid UTF-8');
   const text = bytes.toString('utf8');
-  const structure = scanStructure(text, limits.maxDepth);
+  // Keys are only counted here; a value whose objects hold fewer keys than its text has a
+  // repeated one, and only then is the text scanned again to find the first (the message names it).
+  const structure = scanStructure(text, limits.maxDepth, false);
   if (structure.tooDeep) throw new InvalidEventError('FD_EVENT_TOO_DEEP', `nested deeper than ${limits.maxDepth} levels`);
   let data: unknown;
   try {
@@ -38,8 +40,9 @@ export function decodeJson(value: Buffer | string | null, limits: EventLimits): 
   } catch (err) {
     throw new InvalidEventError('FD_EVENT_NOT_JSON', `not valid JSON: ${(err as Error).message}`);
   }
-  if (structure.duplicateKey !== null) {
-    throw new InvalidEventError('FD_EVENT_DUPLICATE_KEY', `an object has the key ${JSON.stringify(structure.duplicateKey.slice(0, 100))} twice`);
+  const duplicateKey = parsedKeys(data) === structure.keys ? null : scanStructure(text, limits.maxDepth).duplicateKey;
+  if (duplicateKey !== null) {
+    throw new InvalidEventError('FD_EVENT_DUPLICATE_KEY', `an object has the key ${JSON.stringify(duplicateKey.slice(0, 100))} twice`);
   }
   return data;
 }

@@ -6,8 +6,10 @@
 export interface JsonStructure {
   /** Brackets nest deeper than the limit: the scan stopped there. */
   tooDeep: boolean;
-  /** The first key an object holds twice (compared as decoded), else null. */
+  /** The first key an object holds twice (compared as decoded), else null; always null when keys are only counted. */
   duplicateKey: string | null;
+  /** Keys written in the text, every object's together (duplicates included). */
+  keys: number;
 }
 
 const QUOTE = 0x22;
@@ -22,24 +24,30 @@ const COLON = 0x3a;
 /**
  * Counts brackets outside strings. For valid JSON this is exact; for invalid JSON it may be
  * wrong, and JSON.parse refuses the text anyway. Keys are tracked per open object only until
- * the first duplicate is found.
+ * the first duplicate is found; with `findDuplicates` false they are only counted (no key is
+ * decoded or held): parsed, the text holds that many keys exactly when no object repeats one
+ * (see parsedKeys).
  */
-export function scanStructure(text: string, maxDepth: number): JsonStructure {
+export function scanStructure(text: string, maxDepth: number, findDuplicates = true): JsonStructure {
   const isObject: boolean[] = [];
   const keys: (Set<string> | undefined)[] = [];
   let depth = 0;
   let expectKey = false;
   let duplicateKey: string | null = null;
+  let keyCount = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       const end = stringEnd(text, i + 1);
-      if (expectKey && duplicateKey === null) duplicateKey = noteKey(keys, depth - 1, text, i + 1, end);
+      if (expectKey) {
+        keyCount++;
+        if (findDuplicates && duplicateKey === null) duplicateKey = noteKey(keys, depth - 1, text, i + 1, end);
+      }
       expectKey = false;
       i = end;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (++depth > maxDepth) return { tooDeep: true, duplicateKey };
+      if (++depth > maxDepth) return { tooDeep: true, duplicateKey, keys: keyCount };
       isObject[depth - 1] = c === OPEN_OBJECT;
       keys[depth - 1] = undefined;
       expectKey = c === OPEN_OBJECT;
@@ -52,7 +60,23 @@ export function scanStructure(text: string, maxDepth: number): JsonStructure {
       expectKey = false;
     }
   }
-  return { tooDeep: false, duplicateKey };
+  return { tooDeep: false, duplicateKey, keys: keyCount };
+}
+
+/**
+ * The own keys of every object in a parsed JSON value. JSON.parse keeps one property per
+ * distinct key of an object, so this equals the text's key count (scanStructure) exactly when
+ * no object of the text repeats a key.
+ */
+export function parsedKeys(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += parsedKeys(item);
+    return count;
+  }
+  for (const key of Object.keys(value)) count += 1 + parsedKeys((value as Record<string, unknown>)[key]);
+  return count;
 }
 
 /** The index of the quote that closes the string starting at `from` (text.length if none). */

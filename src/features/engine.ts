@@ -277,13 +277,18 @@ function groupByEntity(events: readonly ParsedTransaction[], set: FeatureSet, jo
       const id = entityId(tx.event[field]);
       if (id === undefined) continue;
       const byId = index[e] as Map<string, number>;
+      const seen = reader !== null && labelled[e] === true ? reader : event;
       let at = byId.get(id);
       if (at === undefined) {
-        at = batches.push({ entity, id, windows, events: [] }) - 1;
+        // Most entities have one event in a batch: an array of one (a push onto an empty array reserves 17).
+        at = batches.push({ entity, id, windows, events: [seen] }) - 1;
         byId.set(id, at);
+        slots[row * entityCount * 2 + e * 2] = at;
+        slots[row * entityCount * 2 + e * 2 + 1] = 0;
+        continue;
       }
       slots[row * entityCount * 2 + e * 2] = at;
-      slots[row * entityCount * 2 + e * 2 + 1] = (batches[at] as EntityBatch).events.push(reader !== null && labelled[e] === true ? reader : event) - 1;
+      slots[row * entityCount * 2 + e * 2 + 1] = (batches[at] as EntityBatch).events.push(seen) - 1;
     }
   });
   return { batches, slots, replays };

@@ -15,7 +15,15 @@ const TREES = z.object({
   trees: z.array(z.object({ feature: z.array(z.number().int()), threshold: z.array(z.number()), left: z.array(z.number().int()), right: z.array(z.number().int()), defaultLeft: z.array(z.boolean()), value: z.array(z.number()) })),
 });
 
-interface Tree {
+/**
+ * Every tree's nodes in one set of arrays, tree after tree (children as indices into them), so
+ * an explanation walks a few contiguous arrays rather than six per tree: an alert is explained
+ * rarely, and the trees' arrays were out of cache by then.
+ */
+interface Forest {
+  /** Per tree, its root's index. */
+  roots: Int32Array;
+  /** Per node: the feature it splits on; negative for a leaf. */
   feature: Int32Array;
   /** As float32, as the ONNX model compares. */
   threshold: Float32Array;
@@ -25,22 +33,58 @@ interface Tree {
   value: Float64Array;
 }
 
+/**
+ * The trees as one Forest, read exactly as each tree's own arrays were: a node past the end of
+ * one of them reads as missing there (no feature: a leaf; no value: NaN), and a child outside
+ * its tree points at a last node that is a leaf of value NaN (reading past a tree's arrays gave
+ * undefined: NaN, and the walk stopped).
+ */
+function forestOf(trees: z.infer<typeof TREES>['trees']): Forest {
+  const sizeOf = (t: (typeof trees)[number]): number => Math.max(t.feature.length, t.threshold.length, t.left.length, t.right.length, t.defaultLeft.length, t.value.length);
+  const nodes = trees.reduce((n, t) => n + sizeOf(t), 0);
+  const outside = nodes;
+  const f: Forest = {
+    roots: new Int32Array(trees.length),
+    feature: new Int32Array(nodes + 1),
+    threshold: new Float32Array(nodes + 1),
+    left: new Int32Array(nodes + 1),
+    right: new Int32Array(nodes + 1),
+    defaultLeft: new Uint8Array(nodes + 1),
+    value: new Float64Array(nodes + 1),
+  };
+  // Indices were held as Int32Array values (i | 0).
+  const child = (base: number, size: number, i: number | undefined): number => {
+    const j = i === undefined ? -1 : i | 0;
+    return j >= 0 && j < size ? base + j : outside;
+  };
+  let base = 0;
+  trees.forEach((t, k) => {
+    const size = sizeOf(t);
+    f.roots[k] = size > 0 ? base : outside;
+    for (let i = 0; i < size; i++) {
+      f.feature[base + i] = t.feature[i] ?? -1;
+      f.threshold[base + i] = t.threshold[i] as number;
+      f.left[base + i] = child(base, size, t.left[i]);
+      f.right[base + i] = child(base, size, t.right[i]);
+      f.defaultLeft[base + i] = t.defaultLeft[i] === true ? 1 : 0;
+      f.value[base + i] = t.value[i] ?? NaN;
+    }
+    base += size;
+  });
+  f.feature[outside] = -1;
+  f.value[outside] = NaN;
+  return f;
+}
+
 export class TreeExplainer implements Explainer {
-  private readonly trees: Tree[];
+  private readonly forest: Forest;
   private readonly out: Float64Array;
 
   constructor(
     readonly features: readonly string[],
     trees: z.infer<typeof TREES>['trees'],
   ) {
-    this.trees = trees.map((t) => ({
-      feature: Int32Array.from(t.feature),
-      threshold: Float32Array.from(t.threshold),
-      left: Int32Array.from(t.left),
-      right: Int32Array.from(t.right),
-      defaultLeft: Uint8Array.from(t.defaultLeft, (b) => (b ? 1 : 0)),
-      value: Float64Array.from(t.value),
-    }));
+    this.forest = forestOf(trees);
     this.out = new Float64Array(features.length);
   }
 
@@ -62,18 +106,19 @@ export class TreeExplainer implements Explainer {
     const out = this.out.fill(0);
     let bias = 0;
     let logOdds = 0;
-    for (const t of this.trees) {
-      let node = 0;
-      bias += t.value[0] as number;
-      while ((t.feature[node] as number) >= 0) {
-        const f = t.feature[node] as number;
+    const { roots, feature, threshold, left, right, defaultLeft, value } = this.forest;
+    for (let t = 0; t < roots.length; t++) {
+      let node = roots[t] as number;
+      bias += value[node] as number;
+      while ((feature[node] as number) >= 0) {
+        const f = feature[node] as number;
         const x = matrix[base + f] as number;
-        const goLeft = Number.isNaN(x) ? t.defaultLeft[node] === 1 : x <= (t.threshold[node] as number);
-        const next = goLeft ? (t.left[node] as number) : (t.right[node] as number);
-        out[f] = (out[f] as number) + (t.value[next] as number) - (t.value[node] as number);
+        const goLeft = Number.isNaN(x) ? defaultLeft[node] === 1 : x <= (threshold[node] as number);
+        const next = goLeft ? (left[node] as number) : (right[node] as number);
+        out[f] = (out[f] as number) + (value[next] as number) - (value[node] as number);
         node = next;
       }
-      logOdds += t.value[node] as number;
+      logOdds += value[node] as number;
     }
     return { bias, logOdds, contributions: out };
   }

@@ -32,22 +32,38 @@ const CARRIAGE_RETURN = 0x0d;
  * validation as it is instead of as U+FFFD.
  */
 export async function* readLines(file: string, maxBytes: number): AsyncGenerator<InputLine> {
+  for await (const lines of readLineBatches(file, maxBytes)) yield* lines;
+}
+
+/**
+ * The file's lines as readLines reads them, the lines that end in each piece read from the
+ * file together: one await per piece rather than per line (each level of async generator
+ * between the file and the pipeline cost about 0.2 µs per line).
+ */
+export async function* readLineBatches(file: string, maxBytes: number): AsyncGenerator<InputLine[]> {
   const line = new LineBuffer(maxBytes);
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    const lines: InputLine[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       line.hold(chunk.subarray(start, nl));
-      yield line.take();
+      lines.push(line.take());
       start = nl + 1;
     }
     line.hold(chunk.subarray(start));
+    if (lines.length > 0) yield lines;
   }
-  if (line.size > 0) yield line.take(); // a last line without its newline
+  if (line.size > 0) yield [line.take()]; // a last line without its newline
 }
 
-/** The bytes of the line being read, up to the limit (plus a `\r`); beyond it only their count. */
+/**
+ * The bytes of the line being read, up to the limit (plus a `\r`); beyond it only their count.
+ * A line read in one piece (most are) is a view of the piece read from the file, not a copy.
+ */
 class LineBuffer {
-  private parts: Buffer[] = [];
+  /** The first piece, and the later ones when the line spans reads. */
+  private first: Buffer | null = null;
+  private rest: Buffer[] = [];
   size = 0;
   private lastByte = -1;
   private lineNo = 0;
@@ -58,21 +74,35 @@ class LineBuffer {
     if (piece.length === 0) return;
     this.size += piece.length;
     this.lastByte = piece[piece.length - 1] as number;
-    if (this.size <= this.maxBytes + 1) this.parts.push(piece);
-    else this.parts = [];
+    if (this.size > this.maxBytes + 1) {
+      this.first = null;
+      this.rest = [];
+    } else if (this.first === null) this.first = piece;
+    else this.rest.push(piece);
   }
 
   take(): InputLine {
     const cr = this.lastByte === CARRIAGE_RETURN ? 1 : 0;
     const bytes = this.size - cr;
     const held = this.size <= this.maxBytes + 1;
-    const line = { lineNo: ++this.lineNo, value: held ? Buffer.concat(this.parts).subarray(0, bytes) : null, bytes };
-    this.parts = [];
+    const line = { lineNo: ++this.lineNo, value: held ? this.bytes(bytes) : null, bytes };
+    this.first = null;
+    if (this.rest.length > 0) this.rest = [];
     this.size = 0;
     this.lastByte = -1;
     return line;
   }
+
+  /** The line's first `bytes` bytes (an empty line is an empty buffer). */
+  private bytes(bytes: number): Buffer {
+    const first = this.first;
+    if (first === null) return EMPTY;
+    if (this.rest.length === 0) return bytes === first.length ? first : first.subarray(0, bytes);
+    return Buffer.concat([first, ...this.rest]).subarray(0, bytes);
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** A valid line: its number, its value as parsed and its bytes. */
 export interface ValidLine<V> {
@@ -83,23 +113,37 @@ export interface ValidLine<V> {
 
 /** Each line through `parse`, as it is read; a line it refuses goes to `reject` with its number and code. */
 export async function* streamValid<V>(file: string, limits: EventLimits, reject: RejectFn, parse: (value: Buffer) => V): AsyncGenerator<ValidLine<V>> {
-  for await (const line of readLines(file, limits.maxBytes)) {
-    let value: V;
-    try {
-      if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
-      value = parse(line.value);
-    } catch (err) {
-      if (!(err instanceof InvalidEventError)) throw err;
-      reject(file, line.lineNo, err);
-      continue;
+  for await (const lines of readLineBatches(file, limits.maxBytes)) {
+    for (const line of lines) {
+      const value = validValue(file, line, limits, reject, parse);
+      if (value !== REFUSED) yield { lineNo: line.lineNo, value, raw: line.value as Buffer };
     }
-    yield { lineNo: line.lineNo, value, raw: line.value };
   }
 }
 
-/** The file's valid transactions as they are read (refused lines go to `reject`). */
+const REFUSED: unique symbol = Symbol('refused');
+
+/** The line's value through `parse`; REFUSED, once the line is given to `reject` with its code, when it is refused. */
+function validValue<V>(file: string, line: InputLine, limits: EventLimits, reject: RejectFn, parse: (value: Buffer) => V): V | typeof REFUSED {
+  try {
+    if (line.value === null) throw tooLarge(line.bytes, limits.maxBytes);
+    return parse(line.value);
+  } catch (err) {
+    if (!(err instanceof InvalidEventError)) throw err;
+    reject(file, line.lineNo, err);
+    return REFUSED;
+  }
+}
+
+/** The file's valid transactions as they are read (refused lines go to `reject`); as streamValid, one generator fewer per line. */
 export async function* streamTransactions(file: string, limits: EventLimits, reject: RejectFn): AsyncGenerator<TransactionLine> {
-  for await (const line of streamValid(file, limits, reject, (value) => parseTransaction(value, limits))) yield { lineNo: line.lineNo, tx: line.value };
+  const parse = (value: Buffer): ParsedTransaction => parseTransaction(value, limits);
+  for await (const lines of readLineBatches(file, limits.maxBytes)) {
+    for (const line of lines) {
+      const tx = validValue(file, line, limits, reject, parse);
+      if (tx !== REFUSED) yield { lineNo: line.lineNo, tx };
+    }
+  }
 }
 
 /** The file's valid labels as they are read (refused lines go to `reject`). */

@@ -115,7 +115,7 @@ async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: Re
       const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
       if (outcome.decided.length === 0) return;
       for (const d of outcome.decided) out.note(d.outcome);
-      await writeBytes(out.stream, linesBytes(outcome.decided.map(decisionJson)));
+      await writeBytes(out.stream, linesBytes(outcome.decided, decisionJson));
     });
     // Labels known after the last transaction are applied to nothing, but counted, and must be in order too.
     if (inOrder()) await labels?.drain();

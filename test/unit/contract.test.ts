@@ -51,6 +51,8 @@ describe('parseTransaction', () => {
     ['a duplicate key', bytes(JSON.stringify(tx()).slice(0, -1) + ',"amount":9999999}'), 'FD_EVENT_DUPLICATE_KEY'],
     ['a duplicate key spelt with an escape', bytes(JSON.stringify(tx()).slice(0, -1) + ',"\\u0061mount":1}'), 'FD_EVENT_DUPLICATE_KEY'],
     ['a duplicate key in a nested object', bytes(JSON.stringify(tx()).slice(0, -1) + ',"meta":{"a":1,"b":{"c":2},"a":3}}'), 'FD_EVENT_DUPLICATE_KEY'],
+    ['a duplicate key in an object inside an array', bytes(JSON.stringify(tx()).slice(0, -1) + ',"items":[{"a":1},{"b":2,"b":3}]}'), 'FD_EVENT_DUPLICATE_KEY'],
+    ['a duplicate __proto__ key', bytes(JSON.stringify(tx()).slice(0, -1) + ',"__proto__":1,"__proto__":2}'), 'FD_EVENT_DUPLICATE_KEY'],
     ['a nesting 5,000 deep', nestedEvent(5000), 'FD_EVENT_TOO_DEEP'],
     ['a nesting 5,000 deep that is not JSON', bytes('['.repeat(5000)), 'FD_EVENT_TOO_DEEP'],
   ])('rejects %s with a code', (_, value, code) => {
@@ -60,6 +62,7 @@ describe('parseTransaction', () => {
   it('accepts equal keys in different objects, and brackets and quotes inside strings', () => {
     const event = { ...tx(), a: { id: 1 }, b: { id: 2 }, note: '[[[{{{"}}}]]] \\" ' + '['.repeat(100) };
     expect(codeOf(bytes(event))).toBe('ok');
+    expect(codeOf(bytes(JSON.stringify(tx()).slice(0, -1) + ',"items":[{"a":1},{"a":2,"b":[{"a":3}]}],"__proto__":{"a":4},"1":0,"0":1}'))).toBe('ok');
   });
 
   it('counts nesting exactly: MAX_EVENT_DEPTH levels pass, one more does not', () => {

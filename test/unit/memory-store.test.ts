@@ -112,4 +112,19 @@ describe('memory feature store, live states over their budget', () => {
     const [again] = await observe(tight, [{ ...ev(0, 0, 'e0-a') }], 'acct-0');
     expect(again?.duplicate).toBe(true);
   });
+  it('reads entities without state as empty, call after call, and keeps nothing for them until an event is applied', async () => {
+    const s = store();
+    const read = (offsetMs: number): EntityEvent => ({ ...ev(offsetMs), readOnly: true });
+    for (const id of ['m1', 'm2', 'm1']) {
+      const [o] = await observe(s, [read(0), read(60_000)], id);
+      expect(o?.windows).toEqual([0, 0, 0].map(() => ({ count: 0, sum: 0, sumSq: 0 })));
+      expect(o?.previousTimeMs).toBeNull();
+    }
+    expect(s.size).toBe(0);
+    await observe(s, [ev(0, 7)], 'm2');
+    const [[m1], [m2]] = [await observe(s, [read(1000)], 'm1'), await observe(s, [read(1000)], 'm2')];
+    expect(m1?.windows[0]).toEqual({ count: 0, sum: 0, sumSq: 0 });
+    expect(m2?.windows[0]).toEqual({ count: 1, sum: 7, sumSq: 49 });
+    expect(s.size).toBe(1);
+  });
 });

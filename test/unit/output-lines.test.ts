@@ -16,3 +16,15 @@ describe('linesBytes', () => {
     expect(linesBytes(lines).equals(expected)).toBe(true);
   });
 });
+
+describe('linesBytes with a line per item', () => {
+  it.each([
+    ['none', []],
+    ['lines longer than the first, past the room it is sized for', ['x', ...Array.from({ length: 50 }, (_, i) => 'y'.repeat(100 * i))]],
+    ['multi-byte lines after an ASCII first', ['{}', ...Array.from({ length: 200 }, (_, i) => '€😀é'.repeat(i))]],
+  ])('makes each line from its item, as encoding the mapped lines does: %s', (_, lines) => {
+    const items = lines.map((text, i) => ({ i, text }));
+    const expected = Buffer.from(lines.map((l, i) => `${i}:${l}\n`).join(''));
+    expect(linesBytes(items, (item) => `${item.i}:${item.text}`).equals(expected)).toBe(true);
+  });
+});

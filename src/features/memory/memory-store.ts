@@ -3,10 +3,10 @@
 // budget), run through the same algorithm as the Redis store (entity-state.ts), with the same
 // decision journal and fencing. Used by unit tests and the offline commands.
 import { PartitionFencedError } from '../../contract/errors.js';
-import { observeEvent, StateArena } from '../entity-state.js';
+import { newEntityState, observeEvent, StateArena, type EntityState } from '../entity-state.js';
 import { JournalChunks, JournalRecord } from '../journal.js';
 import { journalTargets, Observations, type Claim, type EntityBatch, type EntityEvent, type FeatureStore, type StoreOptions } from '../store.js';
-import { stateSpec } from '../windows.js';
+import { stateSpec, type StateSpec } from '../windows.js';
 import { DEFAULT_LIVE_BYTES, LiveStates } from './live-states.js';
 
 interface Journal {
@@ -24,6 +24,8 @@ export class MemoryFeatureStore implements FeatureStore {
   private readonly journals = new Map<string, Journal>();
   /** Working memory for states that are only read (never kept) and for decoding. */
   private readonly arena = new StateArena();
+  /** Per spec, the empty state read by events that only read an entity without state (never written). */
+  private readonly empties = new Map<StateSpec, EntityState>();
 
   constructor(private readonly options: MemoryStoreOptions) {
     this.entities = new LiveStates(options.liveBytes ?? DEFAULT_LIVE_BYTES);
@@ -41,7 +43,7 @@ export class MemoryFeatureStore implements FeatureStore {
       const batch = batches[b] as EntityBatch;
       const spec = stateSpec(batch.windows, this.options.allowedLatenessMs);
       // An entity without state is kept only once an event changes it (one only read keeps nothing).
-      const state = this.entities.get(batch.entity, batch.id, spec, this.arena) ?? (batch.events.some((e) => e.readOnly !== true) ? this.entities.create(batch.entity, batch.id, spec) : this.arena.take(spec));
+      const state = this.entities.get(batch.entity, batch.id, spec, this.arena) ?? (batch.events.some((e) => e.readOnly !== true) ? this.entities.create(batch.entity, batch.id, spec) : this.emptyState(spec));
       const events = batch.events;
       for (let i = 0; i < events.length; i++) observeEvent(state, spec, events[i] as EntityEvent, out, out.row(b, i), out.aggregateAt(b, i));
       // The offline commands journal nothing: no pass over the events for it.
@@ -76,6 +78,19 @@ export class MemoryFeatureStore implements FeatureStore {
   /** Live (decoded) states now, and the bytes their layouts take. */
   get live(): { states: number; bytes: number } {
     return this.entities.liveCount;
+  }
+
+  /**
+   * An empty state for events that only read (a transaction reading label windows nobody
+   * labelled yet). Only reading never writes a state, so one per spec is shared, unless its
+   * windows count distinct values (reading those keeps counts in their rings): those get a
+   * fresh one from the arena each time.
+   */
+  private emptyState(spec: StateSpec): EntityState {
+    if (spec.distinctCount > 0) return this.arena.take(spec);
+    let state = this.empties.get(spec);
+    if (state === undefined) this.empties.set(spec, (state = newEntityState(spec)));
+    return state;
   }
 
   private journalOf(partition: string): Journal {
