@@ -396,7 +396,7 @@ async function cleanRunOf(suite: SuiteContext, names: Names, logDir: string, log
   try {
     const worker = await fleet.start();
     await fleet.waitReady(worker);
-    const caughtUp = await suite.cluster.waitCaughtUp([{ group, topic: names.tx }, { group: labelsGroup(group), topic: names.labels }], { timeoutMs: 240_000, stallMs: 10_000 });
+    const caughtUp = await suite.cluster.waitCaughtUp([{ group, topic: names.tx }, { group: labelsGroup(group), topic: names.labels }], { timeoutMs: 240_000, stallMs: 30_000 });
     const [exit] = await fleet.drainAll();
     log(`clean run: ${caughtUp ? 'caught up' : 'did NOT catch up'}, drain exit ${exit?.code}`);
     return { exit: exit?.code ?? null, caughtUp };
