@@ -4,6 +4,7 @@
 // main thread and then joins the pool's threads, so it would wait for that close forever.
 // A worker whose close does not finish in its time ends by SIGKILL instead (exitProcess).
 import { flushLogSync, type Logger } from '../observability/logger.js';
+import { within } from '../pipeline/within.js';
 
 export class ClientCloses {
   private readonly inFlight = new Map<Promise<void>, string>();
@@ -26,10 +27,7 @@ export class ClientCloses {
 
   /** Waits up to `ms` for every close in flight; resolves with the clients still closing then. */
   async settled(ms: number): Promise<string[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const all = Promise.all(this.inFlight.keys()).then(() => true);
-    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
-    clearTimeout(timer);
+    await within(Promise.all(this.inFlight.keys()), ms);
     return this.pending();
   }
 }

@@ -4,6 +4,7 @@
 // a batch counts as committed only once a commit at or beyond its end was accepted.
 import type { CommitRefusedError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { within } from '../pipeline/within.js';
 
 export interface CommitTarget {
   topic: string;
@@ -84,9 +85,7 @@ export class Committer {
   async drain(timeoutMs: number): Promise<{ topic: string; partition: number; offset: string }[]> {
     const open = () => [...this.partitions.values()].filter((p) => p.target.owned() && p.committed < p.decided);
     const waits = open().map((p) => new Promise<void>((resolve) => p.settled.push(resolve)));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await within(Promise.all(waits), timeoutMs);
     return open().map((p) => ({ topic: p.target.topic, partition: p.target.partition, offset: p.decided.toString() }));
   }
 

@@ -7,6 +7,7 @@ import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import { KafkaError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { withRetry, type RetryOptions } from '../pipeline/retry.js';
+import { within } from '../pipeline/within.js';
 import type { ClientCloses } from './client-closes.js';
 import type { Producer } from './client.js';
 import { sendOutputs } from './outputs.js';
@@ -79,8 +80,7 @@ export class OutputPath {
     clearInterval(this.timer);
     const by = Date.now() + flushMs;
     await this.producer.flush({ timeout: flushMs }).catch(() => undefined);
-    const closing = closes.track('producer', this.producer.disconnect());
-    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, Math.max(500, by - Date.now())).unref())]);
+    await within(closes.track('producer', this.producer.disconnect()), Math.max(500, by - Date.now()));
   }
 
   private checkStall(): void {

@@ -19,6 +19,7 @@
 import type { KafkaJS } from '@confluentinc/kafka-javascript';
 import type { CommitRefusedError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { within } from '../pipeline/within.js';
 import type { ClientCloses } from './client-closes.js';
 import type { ClientHealth } from './client-stats.js';
 import { createConsumer, type Consumer, type KafkaSettings, type TopicPartition } from './client.js';
@@ -443,13 +444,4 @@ export class PartitionConsumer {
       this.options.logger.warn({ consumer: this.options.name, partition: batch.partition, err: (seekErr as Error).message }, 'could not rewind the partition; it is read again after the next rebalance');
     }
   }
-}
-
-/** Whether `work` settled within `ms` (it goes on regardless). */
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = work.then(() => true, () => true);
-  const result = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))))]);
-  clearTimeout(timer);
-  return result;
 }

@@ -215,7 +215,7 @@ function threadStates(pid: number): string[] {
  * Writes each thread's state (threadStates) and, if gdb is installed, every thread's native
  * stack of `pid` to `file` (bounded: 30 s).
  */
-export function dumpStacks(pid: number | undefined, file: string): Promise<void> {
+function dumpStacks(pid: number | undefined, file: string): Promise<void> {
   if (pid === undefined) return Promise.resolve();
   return new Promise((resolve) => {
     const out = createWriteStream(file);
