@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configWith, eventLimits, featureSetFor, memoryStore, modelsFor, offlinePipeline } from '../src/cli/build.js';
+import { startDecider } from '../src/cli/replay.js';
 import { replayFiles } from '../src/offline/replay.js';
 
 const { values } = parseArgs({
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     shuffle: { type: 'boolean', default: false },
     seed: { type: 'string', default: '3' },
     model: { type: 'string', default: 'models/default.onnx' },
+    threads: { type: 'string', default: '2' },
   },
 });
 const dir = mkdtempSync(join(tmpdir(), 'fd-bench-replay-'));
@@ -76,11 +78,13 @@ const models = await modelsFor(config, features);
 const deps = offlinePipeline(config, features, { decisions: 'all', models });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const r = await replayFiles(deps, () => memoryStore(config), eventLimits(config), files);
+const decider = values.threads === '1' ? undefined : await startDecider({ MODEL_PATH: values.model }, features.names);
+const r = await replayFiles(deps, () => memoryStore(config), eventLimits(config), files, { decider });
+await decider?.close();
 const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 await models.scorer.close();
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-console.log(`${r.transactions} transactions (${values.accounts} accounts), ${r.labels} labels, ${r.streamed ? 'streamed (in time order)' : 'sorted in bounded memory'}: ${r.outcomes.allow} allow, ${r.outcomes.review} review, ${r.outcomes.block} block`);
+console.log(`${r.transactions} transactions (${values.accounts} accounts, ${values.threads} thread(s)), ${r.labels} labels, ${r.streamed ? 'streamed (in time order)' : 'sorted in bounded memory'}: ${r.outcomes.allow} allow, ${r.outcomes.review} review, ${r.outcomes.block} block`);
 console.log(`wall ${wall.toFixed(2)} s, ${Math.round(r.transactions / wall)} events/s; CPU ${cpuSeconds.toFixed(2)} s (${Math.round(r.transactions / cpuSeconds)} events per CPU-second); peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
 rmSync(dir, { recursive: true, force: true });

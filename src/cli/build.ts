@@ -19,8 +19,6 @@ import type { DecisionPolicy } from '../pipeline/decide.js';
 import { loadRuleSet } from '../rules/load.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import type { PipelineDeps } from '../pipeline/process-batch.js';
-import { kafkaSettings } from '../kafka/client.js';
-import type { WorkerOptions } from '../kafka/worker.js';
 
 /** The configuration, with the settings a command's flags give (unset flags left out). */
 export function configWith(overrides: Record<string, string | undefined>): Config {
@@ -145,27 +143,4 @@ export function offlinePipeline(config: Config, features: FeatureSet, options: {
  */
 export function offlineFeatures(config: Config, features: FeatureSet): Pick<PipelineDeps, 'features' | 'store' | 'clock'> {
   return { features, store: memoryStore(config), clock: new WallClock(config.MAX_FUTURE_SKEW_MS) };
-}
-
-export function workerOptions(config: Config): WorkerOptions {
-  return {
-    kafka: kafkaSettings(config),
-    groupId: config.KAFKA_GROUP_ID,
-    labelsGroupId: config.KAFKA_LABELS_GROUP_ID ?? `${config.KAFKA_GROUP_ID}-labels`,
-    topics: { transactions: config.TOPIC_TRANSACTIONS, alerts: config.TOPIC_ALERTS, decisions: config.TOPIC_DECISIONS, dlq: config.TOPIC_DLQ, labels: config.TOPIC_LABELS },
-    emitDecisions: config.EMIT_DECISIONS,
-    maxBatchSize: config.BATCH_MAX_SIZE,
-    partitionsConcurrency: config.PARTITIONS_CONCURRENCY,
-    eventLimits: eventLimits(config),
-    maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    maxPollIntervalMs: config.KAFKA_MAX_POLL_INTERVAL_MS,
-    // Within the hard bound, leaving time to close the Redis connections and the HTTP server.
-    drainBudgetMs: Math.max(1000, config.SHUTDOWN_TIMEOUT_MS - 2000),
-    dlqMaxValueBytes: config.DLQ_MAX_VALUE_BYTES,
-    maxInFlightBytes: config.MAX_INFLIGHT_BYTES,
-    guarantee: config.PROCESSING_GUARANTEE,
-    commitIntervalMs: config.COMMIT_INTERVAL_MS,
-    stallMs: config.HEALTH_STALL_MS,
-  };
 }

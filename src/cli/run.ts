@@ -17,7 +17,8 @@ import { startHealthServer } from '../observability/health-server.js';
 import { RulesReloader } from '../rules/reloader.js';
 import type { RuleSet } from '../rules/rule-set.js';
 import { isLabelEntity, type FeatureSet } from '../features/definitions.js';
-import { buildPipeline, featureSetFor, modelsFor, policyFor, redisStore, rulesFor, workerOptions, type Pipeline } from './build.js';
+import { buildPipeline, featureSetFor, modelsFor, policyFor, redisStore, rulesFor, type Pipeline } from './build.js';
+import { workerOptions } from './worker-options.js';
 import { handleSignals } from './early-signals.js';
 import { watchForChanges, type Watch } from './watch.js';
 

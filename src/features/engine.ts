@@ -57,6 +57,24 @@ export class BatchFeatures {
   }
 }
 
+/** A batch's features in plain arrays, to move them to another thread (replay's decide thread). */
+export interface BatchFeatureArrays {
+  values: Float64Array;
+  tooLate: Uint8Array;
+  duplicate: Uint8Array;
+  replayed: Uint8Array;
+  future: Uint8Array;
+}
+
+export function featureArrays(f: BatchFeatures): BatchFeatureArrays {
+  return { values: f.values, tooLate: f.tooLate, duplicate: f.duplicate, replayed: f.replayed, future: f.future };
+}
+
+/** The features `featureArrays` took apart, for the same feature set. */
+export function batchFeaturesFrom(set: FeatureSet, a: BatchFeatureArrays): BatchFeatures {
+  return new BatchFeatures(a.values, set.names.length, planFor(set).groups, a.tooLate, a.duplicate, a.replayed, a.future);
+}
+
 /** Default for `account.seconds_since_last` when the account has no earlier event in the store. */
 export const NO_PREVIOUS_EVENT_SECONDS = 30 * 86_400;
 

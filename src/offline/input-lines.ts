@@ -12,6 +12,8 @@ import type { RejectFn } from './rejects.js';
 export interface TransactionLine {
   lineNo: number;
   tx: ParsedTransaction;
+  /** The line's bytes, when it was read from a file (replay decides it again on another thread from them). */
+  raw?: Buffer;
 }
 
 export type LabelLine = LabelEvent;
@@ -141,7 +143,7 @@ export async function* streamTransactions(file: string, limits: EventLimits, rej
   for await (const lines of readLineBatches(file, limits.maxBytes)) {
     for (const line of lines) {
       const tx = validValue(file, line, limits, reject, parse);
-      if (tx !== REFUSED) yield { lineNo: line.lineNo, tx };
+      if (tx !== REFUSED) yield { lineNo: line.lineNo, tx, raw: line.value as Buffer };
     }
   }
 }

@@ -1,6 +1,11 @@
 // Writing lines to a file with back-pressure, and closing it once everything is written.
 import type { WriteStream } from 'node:fs';
 
+/** A decision's line (its decision is built in full: PipelineDeps.decisions 'all'). */
+export function decisionLine(d: { decision: unknown }): string {
+  return JSON.stringify(d.decision);
+}
+
 export function writeLine(stream: WriteStream, line: string): Promise<void> {
   return stream.write(line + '\n') ? Promise.resolve() : new Promise((r) => stream.once('drain', () => r()));
 }

@@ -15,11 +15,13 @@ import type { EventLimits } from '../contract/decode.js';
 import type { DecisionOutcome } from '../contract/decision.js';
 import { parseLabel } from '../contract/label.js';
 import { parseTransaction } from '../contract/transaction.js';
+import { computeFeatures } from '../features/engine.js';
 import type { FeatureStore } from '../features/store.js';
 import { processBatch, type PipelineDeps } from '../pipeline/process-batch.js';
 import { ExternalSorter, type SortRecord } from './external-sort.js';
 import { streamLabels, streamTransactions, streamValid, type LabelLine, type TransactionLine } from './input-lines.js';
-import { closeStream, linesBytes, writeBytes } from './output-lines.js';
+import { closeStream, decisionLine, linesBytes, writeBytes } from './output-lines.js';
+import type { ChunkDecider, DecidedChunk } from './threaded-decider.js';
 import { rejectsWriter, type RejectFn, type Rejects } from './rejects.js';
 import { CHUNK, LabelStream, replayInTimeOrder, withStagedLabels } from './timeline.js';
 
@@ -43,11 +45,20 @@ export interface ReplayResult {
   streamed: boolean;
 }
 
+export interface ReplayOptions {
+  /**
+   * Decides the chunks of a file in time order on another thread (threaded-decider.ts), built
+   * from the same configuration as `deps`: the features of the next chunk are computed while it
+   * scores and writes the last. Without it, one thread does both.
+   */
+  decider?: ChunkDecider;
+}
+
 /** `deps` builds every decision in full; `newStore` gives a fresh in-memory store (one per pass). */
-export async function replayFiles(deps: Omit<PipelineDeps, 'store'>, newStore: () => FeatureStore, limits: EventLimits, files: ReplayFiles): Promise<ReplayResult> {
+export async function replayFiles(deps: Omit<PipelineDeps, 'store'>, newStore: () => FeatureStore, limits: EventLimits, files: ReplayFiles, options: ReplayOptions = {}): Promise<ReplayResult> {
   // A labels file that cannot be read fails the replay before anything is written, as when it was read first.
   if (files.labels !== undefined) await access(files.labels, constants.R_OK);
-  const pass = (replay: typeof replayStreamed) => replayPass(files, (rejects, out) => replay({ ...deps, store: newStore() }, limits, files, rejects, out));
+  const pass = (replay: typeof replayStreamed) => replayPass(files, (rejects, out) => replay({ ...deps, store: newStore() }, limits, files, rejects, out, options.decider));
   const streamed = await pass(replayStreamed);
   const counts = streamed ?? (await pass(replaySorted));
   if (counts === null) throw new Error('the sorted pass gave up'); // it never does: it returns a count
@@ -82,17 +93,12 @@ class Tally {
   }
 }
 
-/** Decisions are built in full here (PipelineDeps.decisions 'all'). */
-function decisionJson(d: { decision: unknown }): string {
-  return JSON.stringify(d.decision);
-}
-
 /**
  * Decides the files as they are read, while both are in event-time order; the number of
  * labels read, or null at the first line out of that order. Bad label lines are reported
  * after the transactions' (as when both files were read first).
  */
-async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally): Promise<number | null> {
+async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally, decider?: ChunkDecider): Promise<number | null> {
   const labelRejects: Parameters<RejectFn>[] = [];
   const labels = files.labels === undefined ? null : new LabelStream(streamLabels(files.labels, limits, (...r) => void labelRejects.push(r)));
   let ordered = true;
@@ -109,17 +115,28 @@ async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: Re
   // Decisions come in chunk order, which is input order here; one write per chunk (a write per
   // line cost more than the lines' own serialisation). A pass given up decides nothing more.
   const labelled = withStagedLabels(deps);
+  const deciding =
+    decider &&
+    new Deciding(decider, labelled.deps, async (_, { bytes, outcomes }) => {
+      if (!inOrder()) return;
+      for (const o of outcomes) out.note(o);
+      if (bytes.length > 0) await writeBytes(out.stream, bytes);
+    });
   try {
     await replayInTimeOrder(inTimeOrder(), labels ?? [], CHUNK, labelled.stage, async (chunk) => {
       if (!inOrder()) return;
+      if (deciding !== undefined) return deciding.push(chunk);
       const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
       if (outcome.decided.length === 0) return;
       for (const d of outcome.decided) out.note(d.outcome);
-      await writeBytes(out.stream, linesBytes(outcome.decided, decisionJson));
+      await writeBytes(out.stream, linesBytes(outcome.decided, decisionLine));
     });
+    await deciding?.drain();
     // Labels known after the last transaction are applied to nothing, but counted, and must be in order too.
     if (inOrder()) await labels?.drain();
   } finally {
+    // A pass that failed or gave up still waits for its chunks: nothing of it is written later.
+    await deciding?.settled();
     await labels?.close();
   }
   if (!inOrder()) return null;
@@ -128,6 +145,51 @@ async function replayStreamed(deps: PipelineDeps, limits: EventLimits, files: Re
 }
 
 const NEWLINE = Buffer.from('\n');
+const NEWLINE_BYTE = 0x0a;
+
+/** Chunks handed to the decider and not yet taken: enough to keep both threads busy, few enough to bound memory. */
+const DECIDING_AHEAD = 4;
+
+/**
+ * Chunks through a decider on another thread: this thread computes a chunk's features (the
+ * store's state is one, in event-time order) and goes on with the next while the decider
+ * scores it; `take` gets each chunk's decisions in chunk order.
+ */
+class Deciding {
+  private readonly queue: { chunk: TransactionLine[]; decided: Promise<DecidedChunk> }[] = [];
+
+  constructor(
+    private readonly decider: ChunkDecider,
+    private readonly deps: PipelineDeps,
+    private readonly take: (chunk: TransactionLine[], decided: DecidedChunk) => Promise<void>,
+  ) {}
+
+  async push(chunk: TransactionLine[]): Promise<void> {
+    const features = await computeFeatures(chunk.map((l) => l.tx), this.deps.features, this.deps.store, undefined, this.deps.clock);
+    const decided = this.decider.decide(chunk, features);
+    // Awaited in order by `until`; a failure is seen there, not as an unhandled rejection meanwhile.
+    decided.catch(() => undefined);
+    this.queue.push({ chunk, decided });
+    await this.until(DECIDING_AHEAD);
+  }
+
+  /** Every chunk pushed, taken. */
+  drain(): Promise<void> {
+    return this.until(0);
+  }
+
+  /** Waits for the chunks still being decided, taking none (a pass that failed or gave up). */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.queue.map((q) => q.decided));
+  }
+
+  private async until(pending: number): Promise<void> {
+    while (this.queue.length > pending) {
+      const { chunk, decided } = this.queue.shift() as { chunk: TransactionLine[]; decided: Promise<DecidedChunk> };
+      await this.take(chunk, await decided);
+    }
+  }
+}
 
 /** Each record's payload parsed again (it was validated once, when the file was read). */
 async function* reparsed<V>(records: AsyncIterable<SortRecord>, parse: (record: SortRecord) => V): AsyncGenerator<V> {
@@ -138,7 +200,7 @@ async function* reparsed<V>(records: AsyncIterable<SortRecord>, parse: (record: 
  * The files sorted in bounded memory, decided in event-time order (ties by line; labels ties
  * in file order), decisions written in input order; the number of labels read.
  */
-async function replaySorted(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally): Promise<number> {
+async function replaySorted(deps: PipelineDeps, limits: EventLimits, files: ReplayFiles, rejects: Rejects, out: Tally, decider?: ChunkDecider): Promise<number> {
   const transactions = new ExternalSorter(files.sortBytes);
   const labels = new ExternalSorter(files.sortBytes);
   const decisions = new ExternalSorter(files.sortBytes);
@@ -146,16 +208,31 @@ async function replaySorted(deps: PipelineDeps, limits: EventLimits, files: Repl
     for await (const l of streamValid(files.transactions, limits, rejects.reject, (v) => parseTransaction(v, limits))) await transactions.add(l.value.eventTimeMs, l.lineNo, l.raw);
     let labelCount = 0;
     if (files.labels !== undefined) for await (const l of streamValid(files.labels, limits, rejects.reject, (v) => parseLabel(v, limits))) await labels.add(l.value.knownAtMs, labelCount++, l.raw);
-    const txLines = reparsed(transactions.sorted(), (r): TransactionLine => ({ lineNo: r.tie, tx: parseTransaction(r.payload, limits) }));
+    const txLines = reparsed(transactions.sorted(), (r): TransactionLine => ({ lineNo: r.tie, tx: parseTransaction(r.payload, limits), raw: r.payload }));
     const labelLines = new LabelStream(reparsed(labels.sorted(), (r): LabelLine => parseLabel(r.payload, limits)));
     const labelled = withStagedLabels(deps);
+    // Each line of a chunk decided on the decide thread, to the sorter by its line number.
+    const deciding =
+      decider &&
+      new Deciding(decider, labelled.deps, async (chunk, { bytes, outcomes }) => {
+        let start = 0;
+        for (let i = 0; i < outcomes.length; i++) {
+          const end = bytes.indexOf(NEWLINE_BYTE, start);
+          await decisions.add((chunk[i] as TransactionLine).lineNo, 0, bytes.subarray(start, end));
+          out.note(outcomes[i] as DecisionOutcome);
+          start = end + 1;
+        }
+      });
     try {
       await replayInTimeOrder(txLines, labelLines, CHUNK, labelled.stage, async (chunk) => {
+        if (deciding !== undefined) return deciding.push(chunk);
         const outcome = await processBatch(chunk, (l) => l.tx, labelled.deps);
-        for (const d of outcome.decided) await decisions.add((chunk[d.index] as TransactionLine).lineNo, 0, Buffer.from(decisionJson(d)));
+        for (const d of outcome.decided) await decisions.add((chunk[d.index] as TransactionLine).lineNo, 0, Buffer.from(decisionLine(d)));
         for (const d of outcome.decided) out.note(d.outcome);
       });
+      await deciding?.drain();
     } finally {
+      await deciding?.settled();
       // Labels known after the last transaction are left unread: their sorted runs' files are closed here.
       await Promise.all([labelLines.close(), txLines.return(undefined)]);
     }

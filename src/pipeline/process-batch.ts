@@ -83,7 +83,16 @@ export async function processBatch<T>(inputs: readonly T[], parse: (input: T) =>
   const txs = valid.map((v) => v.value);
   const batchJournal = journal && { targets: valid.map((v) => journal.targetOf(v.index)), offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: valid.map((v) => journal.recordedOf(v.index)) };
   const features = await computeFeatures(txs, deps.features, deps.store, batchJournal, deps.clock);
+  return scoreAndDecide(valid, rejected, features, deps, t0);
+}
+
+/**
+ * The second half of a batch, once its features are known: score (one model run), rules,
+ * decide. `replay` runs it on another thread than the features (offline/decide-thread.ts).
+ */
+export async function scoreAndDecide(valid: { index: number; value: ParsedTransaction }[], rejected: Rejected[], features: BatchFeatures, deps: Omit<PipelineDeps, 'store'>, t0: number = performance.now()): Promise<BatchOutcome> {
   const t1 = performance.now();
+  const txs = valid.map((v) => v.value);
   const champion = leaseOf(deps.scorer);
   const challenger = deps.challenger ? leaseOf(deps.challenger) : null;
   try {
@@ -116,7 +125,7 @@ interface BatchScores {
 const TOP_CONTRIBUTIONS = 5;
 
 /** Rules, policy and decisions for a scored batch. */
-function decideAll(valid: { index: number; value: ParsedTransaction }[], rejected: Rejected[], features: BatchFeatures, scored: BatchScores, deps: PipelineDeps, times: { t0: number; t1: number; t2: number }): BatchOutcome {
+function decideAll(valid: { index: number; value: ParsedTransaction }[], rejected: Rejected[], features: BatchFeatures, scored: BatchScores, deps: Omit<PipelineDeps, 'store'>, times: { t0: number; t1: number; t2: number }): BatchOutcome {
   const { scores, challengerScores, model, challenger } = scored;
   const { t0, t1, t2 } = times;
   const now = deps.now ?? Date.now;

@@ -2,7 +2,8 @@
 import { Registry } from 'prom-client';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
-import { buildPipeline, featureSetFor, redisStore, workerOptions } from '../../src/cli/build.js';
+import { buildPipeline, featureSetFor, redisStore } from '../../src/cli/build.js';
+import { workerOptions } from '../../src/cli/worker-options.js';
 import { topicPlan } from '../../src/kafka/admin.js';
 import { DetectorWorker, type WorkerOptions, type WorkerSeams } from '../../src/kafka/worker.js';
 import type { FeatureStore } from '../../src/features/store.js';

@@ -2,7 +2,8 @@
 // thread only groups events and reads results; decoding, the windows, encoding and the Redis
 // protocol (about 60% of its CPU per event with the store in-process) move to the other core.
 // A thread that dies fails its calls as retriable and is started again by the next call.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../../thread-start.js';
 import { PartitionFencedError, StoreUnavailableError } from '../../contract/errors.js';
 import { JournalRecord } from '../journal.js';
 import { Observations, type Claim, type EntityBatch, type FeatureStore } from '../store.js';
@@ -24,15 +25,8 @@ interface Call {
   reject: (err: Error) => void;
 }
 
-/**
- * From dist/ the thread is plain JavaScript. Under the test runner this module is TypeScript:
- * the thread then registers tsx's loader first (a devDependency, absent in production).
- */
 function startThread(data: StoreThreadData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./store-thread.js', import.meta.url), { workerData: data });
-  const entry = new URL('./store-thread.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: data });
+  return startModuleThread(import.meta.url, './store-thread', data);
 }
 
 export class ThreadedFeatureStore implements FeatureStore {
