@@ -3,7 +3,9 @@
 // wall and CPU time, and peak RSS. Build first (`npm run build`): the simulator runs from dist.
 // `--labels` writes a label per transaction; `--max-labels N` keeps the first N (those known
 // first). `--shuffle` draws each transaction from a pool of the next 50, so the file is out of time order.
-// Usage: nice -n 19 taskset -c 1 npx tsx bench/replay.ts [--events 200000] [--accounts 5000] [--labels] [--max-labels N] [--shuffle] [--seed 3]
+// `--threads 1` decides on one thread (replay's default is two: offline/threaded-decider.ts).
+// Usage: npx tsx bench/replay.ts [--events 200000] [--accounts 5000] [--labels] [--max-labels N] [--shuffle] [--seed 3] [--threads 2]
+// (CPU per transaction on one core: nice -n 19 taskset -c 1 npx tsx bench/replay.ts --threads 1 ...)
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
