@@ -3,7 +3,7 @@
 import { AGGREGATIONS, type Aggregation } from './aggregations.js';
 import type { WindowSpec } from './windows.js';
 import { windowSpec } from './windows.js';
-import { compileFilter, MAX_FILTERS, type CompiledFilter } from './filters.js';
+import { compileFilter, FilterSyntaxError, MAX_FILTERS, type CompiledFilter } from './filters.js';
 
 /** The built-in entities and the event field each one's id comes from. */
 export const BUILT_IN_ENTITIES = { account: 'accountId', merchant: 'merchantId', card: 'cardId', device: 'deviceId', ip: 'ipAddress' } as const;
@@ -141,75 +141,142 @@ export function featureName(input: FeatureInput): string {
   return `${input.entity}.${input.aggregation}_${input.window ?? ''}`;
 }
 
-/** Builds a feature set from definitions that load.ts (or the code) has validated; throws on a contradiction. */
-export function buildFeatureSet(inputs: readonly FeatureInput[] = DEFAULT_FEATURE_INPUTS): FeatureSet {
-  const builder = new SetBuilder();
-  const defs = inputs.map((input) => builder.add(input));
-  const duplicate = defs.find((d, i) => (EVENT_FEATURES as readonly string[]).includes(d.name) || defs.findIndex((x) => x.name === d.name) !== i);
-  if (duplicate) throw new Error(`${duplicate.name} is defined twice (the event features and account.seconds_since_last are always in the set)`);
-  if (!builder.entities.some((e) => e.entity === 'account')) builder.entities.unshift({ entity: 'account', field: 'accountId', windows: [] });
-  return { names: [...EVENT_FEATURES, ...defs.map((d) => d.name)], windowed: defs, entities: builder.entities, filters: builder.filters, distinctFields: builder.distinctFields };
+/**
+ * What is wrong with a definition, and the key of it the problem is about (null: the whole
+ * definition); for a filter that does not compile, where in its expression. load.ts reports it
+ * at that key's line and column.
+ */
+export class DefinitionProblem extends Error {
+  constructor(
+    readonly key: keyof FeatureInput | null,
+    message: string,
+    readonly filterOffset?: number,
+  ) {
+    super(message);
+    this.name = 'DefinitionProblem';
+  }
 }
 
-/** Collects the entities, their series, the filters and the distinct fields a set's features need. */
-class SetBuilder {
-  readonly entities: EntityWindows[] = [];
-  readonly filters: CompiledFilter[] = [];
-  readonly distinctFields: string[] = [];
+/** Builds a feature set from definitions (DEFAULT_FEATURE_INPUTS by default); throws at the first that is wrong. */
+export function buildFeatureSet(inputs: readonly FeatureInput[] = DEFAULT_FEATURE_INPUTS): FeatureSet {
+  const builder = new FeatureSetBuilder();
+  inputs.forEach((input, i) => {
+    try {
+      builder.add(input);
+    } catch (err) {
+      if (err instanceof DefinitionProblem) throw new Error(`feature ${i + 1} (${featureName(input)}): ${err.message}`, { cause: err });
+      throw err;
+    }
+  });
+  return builder.build();
+}
 
+/**
+ * Checks each definition against the ones before it, and collects the entities, their series,
+ * the filters and the distinct fields the set's features need. Every check of what a
+ * definition means is here, once: load.ts only parses the file and says where a problem is.
+ */
+export class FeatureSetBuilder {
+  private readonly entities: EntityWindows[] = [];
+  private readonly filters: CompiledFilter[] = [];
+  private readonly distinctFields: string[] = [];
+  private readonly defs: FeatureDefinition[] = [];
+
+  /** Adds a definition, or throws DefinitionProblem (and adds nothing). */
   add(input: FeatureInput): FeatureDefinition {
+    checkAlone(input);
     const { aggregation } = input;
     const name = featureName(input);
-    const tracked = isLabelAggregation(aggregation) ? LABEL_ENTITY[input.entity] : input.entity;
-    if (tracked === undefined) throw new Error(`${name}: ${aggregation} needs labels, which name accounts and merchants, not ${input.entity}s`);
-    const field = (BUILT_IN_ENTITIES as Record<string, string>)[input.entity] ?? input.field;
-    if (field === undefined) throw new Error(`${name}: ${input.entity} is not a built-in entity, so it needs a field`);
-    const entry = this.entity(tracked, field, name);
-    if (input.filter !== undefined && !takesFilter(aggregation)) throw new Error(`${name}: ${aggregation} takes no filter`);
-    if (isWindowless(aggregation)) return { name, entity: tracked, aggregation, window: '', series: -1, distinct: -1 };
-    if (input.window === undefined) throw new Error(`${name}: a window is required`);
-    const series = this.series(entry, input.window, input.filter);
+    if ((EVENT_FEATURES as readonly string[]).includes(name)) throw new DefinitionProblem(null, `${name} is always in the set`);
+    const first = this.defs.findIndex((d) => d.name === name);
+    if (first >= 0) throw new DefinitionProblem(null, `${name} is defined twice (first as feature ${first + 1})`);
+    const tracked = (isLabelAggregation(aggregation) ? LABEL_ENTITY[input.entity] : input.entity) as EntityKind;
+    const field = fieldOf(input.entity) === input.entity ? (input.field as string) : fieldOf(input.entity);
+    const other = this.entities.find((e) => e.entity === tracked);
+    if (other !== undefined && other.field !== field) throw new DefinitionProblem('field', `entity ${input.entity} is keyed by ${other.field} in an earlier feature, not ${field}`);
+    const filter = input.filter === undefined ? undefined : this.filter(input.filter);
+    const entry = other ?? { entity: tracked, field, windows: [] };
+    if (other === undefined) this.entities.push(entry);
+    const def = isWindowless(aggregation) ? { name, entity: tracked, aggregation, window: '', series: -1, distinct: -1 } : this.windowed(input, name, entry, filter);
+    this.defs.push(def);
+    return def;
+  }
+
+  build(): FeatureSet {
+    const entities = this.entities.some((e) => e.entity === 'account') ? this.entities : [{ entity: 'account', field: 'accountId', windows: [] }, ...this.entities];
+    return { names: [...EVENT_FEATURES, ...this.defs.map((d) => d.name)], windowed: this.defs, entities, filters: this.filters, distinctFields: this.distinctFields };
+  }
+
+  private windowed(input: FeatureInput, name: string, entry: EntityWindows, filter: number | undefined): FeatureDefinition {
+    const window = input.window as string;
+    const series = this.series(entry, window, filter);
     const spec = entry.windows[series] as WindowSpec;
-    const { needs } = AGGREGATIONS[aggregation];
+    const { needs } = AGGREGATIONS[input.aggregation];
     if (needs === 'extremes') spec.extremes = true;
     let distinct = -1;
     if (needs === 'distinct') {
-      if (input.of === undefined) throw new Error(`${name}: ${aggregation} needs \`of\`, the field whose values it counts`);
-      const of = fieldOf(input.of);
+      const of = fieldOf(input.of as string);
       const limit = input.limit ?? DEFAULT_DISTINCT_LIMIT;
       const fields = (spec.distinct ??= []);
       distinct = fields.findIndex((d) => d.name === of && d.limit === limit);
       if (distinct < 0) distinct = fields.push({ field: this.distinctField(of), name: of, limit }) - 1;
     }
-    return { name, entity: tracked, aggregation, window: input.window, series, distinct };
+    return { name, entity: entry.entity, aggregation: input.aggregation, window, series, distinct };
   }
 
-  private entity(kind: EntityKind, field: string, name: string): EntityWindows {
-    let entry = this.entities.find((e) => e.entity === kind);
-    if (!entry) this.entities.push((entry = { entity: kind, field, windows: [] }));
-    if (entry.field !== field) throw new Error(`${name}: entity ${kind} is keyed by ${entry.field} elsewhere in the set, not ${field}`);
-    return entry;
-  }
-
-  /** The entity's series for this window and filter, added when new. */
-  private series(entry: EntityWindows, window: string, filter: string | undefined): number {
-    const at = entry.windows.findIndex((w) => w.name === window && w.filter?.expression === filter);
+  /** The entity's series for this window and filter (the filter's index), added when new. */
+  private series(entry: EntityWindows, window: string, filter: number | undefined): number {
+    const expression = filter === undefined ? undefined : this.filters[filter]?.expression;
+    const at = entry.windows.findIndex((w) => w.name === window && w.filter?.expression === expression);
     if (at >= 0) return at;
     const spec = windowSpec(window);
-    if (filter !== undefined) spec.filter = { bit: 1 << this.filter(filter), expression: filter };
+    if (filter !== undefined && expression !== undefined) spec.filter = { bit: 1 << filter, expression };
     return entry.windows.push(spec) - 1;
   }
 
+  /** The filter's index in the set, compiled and added when new. */
   private filter(expression: string): number {
     const at = this.filters.findIndex((f) => f.expression === expression);
     if (at >= 0) return at;
-    if (this.filters.length >= MAX_FILTERS) throw new Error(`at most ${MAX_FILTERS} different filters in one feature set`);
-    return this.filters.push(compileFilter(expression)) - 1;
+    if (this.filters.length >= MAX_FILTERS) throw new DefinitionProblem('filter', `at most ${MAX_FILTERS} different filters in one feature set`);
+    try {
+      return this.filters.push(compileFilter(expression)) - 1;
+    } catch (err) {
+      if (err instanceof FilterSyntaxError) throw new DefinitionProblem('filter', err.message, err.offset);
+      throw err;
+    }
   }
 
   private distinctField(field: string): number {
     const at = this.distinctFields.indexOf(field);
     return at >= 0 ? at : this.distinctFields.push(field) - 1;
+  }
+}
+
+/** The checks of one definition's keys against each other, each about the key it names. */
+function checkAlone(input: FeatureInput): void {
+  const { entity, aggregation } = input;
+  const builtIn = Object.hasOwn(BUILT_IN_ENTITIES, entity);
+  if (entity === 'event') throw new DefinitionProblem('entity', "entity: event is the name of the event's own features");
+  if (!builtIn && input.field === undefined) {
+    throw new DefinitionProblem('entity', `entity: ${entity} is not built in (${Object.keys(BUILT_IN_ENTITIES).join(', ')}); name the event field that keys it with \`field:\``);
+  }
+  if (builtIn && input.field !== undefined) throw new DefinitionProblem('field', `field: ${entity} is keyed by ${fieldOf(entity)}; \`field\` is for entities that are not built in`);
+  const windowless = isWindowless(aggregation);
+  if (windowless === (input.window !== undefined)) throw new DefinitionProblem('window', windowless ? `${aggregation} takes no window` : 'window: required');
+  if (isLabelAggregation(aggregation) && LABEL_ENTITY[entity] === undefined) {
+    throw new DefinitionProblem('entity', `${aggregation} is computed from labels, which name accounts and merchants, not ${entity}s`);
+  }
+  const distinct = countsDistinct(aggregation);
+  if (distinct && input.of === undefined) throw new DefinitionProblem('aggregation', `${aggregation} needs \`of\`: the entity or field whose distinct values it counts`);
+  if (!distinct && input.of !== undefined) throw new DefinitionProblem('of', 'of: only a distinct count takes `of`');
+  if (!distinct && input.limit !== undefined) throw new DefinitionProblem('limit', 'limit: only a distinct count takes `limit`');
+  if (input.of !== undefined && fieldOf(input.of) === (builtIn ? fieldOf(entity) : input.field)) {
+    throw new DefinitionProblem('of', `of: ${input.of} is the entity's own key, so its distinct count is always 1`);
+  }
+  if (input.filter !== undefined) {
+    if (!takesFilter(aggregation)) throw new DefinitionProblem('filter', `filter: ${aggregation} takes no filter`);
+    if (input.name === undefined) throw new DefinitionProblem('filter', `a filtered feature needs a \`name\` (for example small_${featureName(input).split('.')[1] ?? ''})`);
   }
 }
 

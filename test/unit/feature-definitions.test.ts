@@ -8,7 +8,7 @@ import { buildPipeline, featureSetFor, memoryStore } from '../../src/cli/build.j
 import { loadConfig } from '../../src/config.js';
 import { FeatureDefinitionError } from '../../src/contract/errors.js';
 import { parseTransaction, toParsedTransaction } from '../../src/contract/transaction.js';
-import { DEFAULT_FEATURE_SET } from '../../src/features/definitions.js';
+import { buildFeatureSet, DEFAULT_FEATURE_SET, type FeatureInput } from '../../src/features/definitions.js';
 import { loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
 import { windowSpec } from '../../src/features/windows.js';
 import { processBatch } from '../../src/pipeline/process-batch.js';
@@ -74,6 +74,19 @@ describe('feature definitions file', () => {
     expect(err.location).toMatchObject({ file: 'f.yaml', line });
     expect(err.message).toMatch(cause);
     expect(err.code).toBe('FD_FEATURE_DEFINITION');
+  });
+
+  // One set of checks (definitions.ts): a set built in code is refused for the same reason as a file.
+  it.each<[string, FeatureInput[], RegExp]>([
+    ['a label aggregation of a device', [{ entity: 'device', aggregation: 'fraud_rate', window: '7d' }], /fraud_rate is computed from labels, which name accounts and merchants, not devices/],
+    ['a filter without a name', [{ entity: 'card', aggregation: 'count', window: '1h', filter: 'event.amount < 5.0' }], /a filtered feature needs a `name`/],
+    ['one entity keyed by two fields', [{ entity: 'bin', field: 'cardBin', aggregation: 'count', window: '1h' }, { entity: 'bin', field: 'bin', aggregation: 'count', window: '1d' }], /entity bin is keyed by cardBin in an earlier feature, not bin/],
+    ['a filter that does not parse', [{ entity: 'card', aggregation: 'count', window: '1h', name: 'x_1h', filter: 'event.amount <' }], /Unexpected token/],
+    ['a feature defined twice', [{ entity: 'account', aggregation: 'sum', window: '1h' }, { entity: 'account', aggregation: 'sum', window: '1h' }], /account.sum_1h is defined twice \(first as feature 1\)/],
+  ])('refuses %s in code as in a file', (_, inputs, cause) => {
+    expect(() => buildFeatureSet(inputs)).toThrow(cause);
+    const yaml = `features:\n${inputs.map((i) => `  - ${JSON.stringify(i)}\n`).join('')}`;
+    expect(refusal(yaml).message).toMatch(cause);
   });
 
   it('points at the column of a filter\'s error', () => {
