@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { DEFAULT_CANDIDATE_OPTIONS } from '../features/candidates.js';
 import type { FeatureSet } from '../features/definitions.js';
+import { loadFeatureInputs } from '../features/load.js';
 import { cardPathFor } from '../models/model-card.js';
 import { ModelSlot } from '../models/model-slot.js';
 import { OnnxModel } from '../models/onnx-model.js';
@@ -85,7 +86,7 @@ export function registerTrain(program: Command): void {
         const trainArgs = [...periods(flags, history.transactions), '--validation-days', flags.validationDays, '--out', flags.out, '--trees', `${base}.trees.json`, '--card', `${base}.card.json`, '--name', basename(base), '--seed', flags.seed];
         const set =
           flags.search === true
-            ? await searchAndTrain((s) => offlineFeatures(config, s), limits, history, searchSettings(flags), { python, work, files: { transactions: flags.transactions, labels: flags.labels }, trainArgs, card: `${base}.card.json`, featuresFile: `${base}.features.yaml` })
+            ? await searchAndTrain((s) => offlineFeatures(config, s), limits, history, { ...searchSettings(flags), servedInputs: config.FEATURES_FILE === undefined ? [] : loadFeatureInputs(config.FEATURES_FILE) }, { python, work, files: { transactions: flags.transactions, labels: flags.labels }, trainArgs, card: `${base}.card.json`, featuresFile: `${base}.features.yaml` })
             : await trainOn(config, featureSetFor(config), { python, work, flags, trainArgs });
         const card = JSON.parse(readFileSync(cardPathFor(flags.out), 'utf8')) as { version: string; thresholds: Record<string, number> };
         console.error(`[train] comparing ${card.version} with the rules in ${flags.rules} on the test period`);

@@ -7,7 +7,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'y
 import { z } from 'zod';
 import { FeatureDefinitionError } from '../contract/errors.js';
 import { AGGREGATION_NAMES } from './aggregations.js';
-import { DefinitionProblem, FeatureSetBuilder, type FeatureSet } from './definitions.js';
+import { DefinitionProblem, FeatureSetBuilder, type FeatureInput, type FeatureSet } from './definitions.js';
 import { parseDuration } from './windows.js';
 
 const MIN_WINDOW_MS = 60_000;
@@ -33,18 +33,29 @@ const DEFINITION = z.strictObject({
 const FILE = z.strictObject({ version: z.union([z.string(), z.number()]).optional(), features: z.array(z.unknown()).min(1, 'at least one feature') });
 
 export function loadFeatureSet(file: string): FeatureSet {
-  let text: string;
+  return parseFeatureSet(file, readDefinitions(file));
+}
+
+/** A file's definitions as written, each checked as loadFeatureSet checks it (`train --search` adds them to its candidates). */
+export function loadFeatureInputs(file: string): FeatureInput[] {
+  return parseDefinitions(file, readDefinitions(file)).inputs;
+}
+
+function readDefinitions(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new FeatureDefinitionError({ file }, `cannot read the feature definitions: ${(err as Error).message}`);
   }
-  return parseFeatureSet(file, text);
 }
 
 type Fail = (node: Node | null | undefined, reason: string, columnOffset?: number) => never;
 
 export function parseFeatureSet(file: string, text: string): FeatureSet {
+  return parseDefinitions(file, text).set;
+}
+
+function parseDefinitions(file: string, text: string): { inputs: FeatureInput[]; set: FeatureSet } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const fail: Fail = (node, reason, columnOffset = 0) => {
@@ -62,6 +73,7 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
   const items = isSeq(list) ? (list.items as Node[]) : [];
   // Each definition's shape here, what it means in the builder (definitions.ts), in file order.
   const builder = new FeatureSetBuilder();
+  const inputs: FeatureInput[] = [];
   (top.data?.features ?? []).forEach((raw, i) => {
     const node = items[i];
     const at = (key: string): Node | null | undefined => (isMap(node) ? (node.get(key, true) ?? node) : node);
@@ -73,6 +85,7 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
     }
     try {
       builder.add(parsed.data);
+      inputs.push(parsed.data);
     } catch (err) {
       if (!(err instanceof DefinitionProblem)) throw err;
       const where = err.key === null ? node : at(err.key);
@@ -81,5 +94,5 @@ export function parseFeatureSet(file: string, text: string): FeatureSet {
       fail(where, `feature ${i + 1}: ${err.message}`, err.filterOffset === undefined ? 0 : err.filterOffset + quoted);
     }
   });
-  return builder.build();
+  return { inputs, set: builder.build() };
 }

@@ -32,6 +32,8 @@ export interface SearchSettings {
   costEvents: number;
   /** The rules to serve with the model: the features they read are in every set. */
   rulesDir: string;
+  /** The definitions of the feature file served now (FEATURES_FILE): its features are there for the rules to read, as the built-in ones are. */
+  servedInputs?: readonly FeatureInput[];
   /** Fit the final model on the validation days (after they chose the features and parameters) instead of the fit period. */
   refit: boolean;
   /** A directory where the candidates' export is kept and reused by a later search on the same history, candidates and labels (exportCacheFile). */
@@ -52,15 +54,18 @@ export interface SearchRun {
 /**
  * The candidate set for a history, plus the features the rules use (which every selected set
  * keeps, since the rules run on the model's feature set), written as a feature file and read
- * back through the loader (so it is valid as a file).
+ * back through the loader (so it is valid as a file). The rules may read the built-in features
+ * and those of the feature file served now (`served`), as they do in `run`.
  */
-export function candidateSet(history: History, options: CandidateOptions, rulesDir: string, file: string): { inputs: FeatureInput[]; set: FeatureSet; ruleFeatures: string[] } {
+export function candidateSet(history: History, options: CandidateOptions, rulesDir: string, file: string, served: readonly FeatureInput[] = []): { inputs: FeatureInput[]; set: FeatureSet; ruleFeatures: string[] } {
   const entities = entitiesPresent(history.transactions.map((l) => l.tx.event as unknown as Record<string, unknown>));
   const generated = candidateInputs(entities, options);
   const names = byName(generated);
-  const builtIn = DEFAULT_FEATURE_INPUTS.filter((input) => !names.has(featureName(input)));
-  const ruleFeatures = featuresOfRules(rulesDir, [...generated, ...builtIn]);
-  const inputs = [...generated, ...builtIn.filter((input) => ruleFeatures.includes(featureName(input)))];
+  // The served file's definition of a name first, then the built-in one, unless a candidate has it.
+  const readable = new Map<string, FeatureInput>();
+  for (const input of [...served, ...DEFAULT_FEATURE_INPUTS]) if (!names.has(featureName(input)) && !readable.has(featureName(input))) readable.set(featureName(input), input);
+  const ruleFeatures = featuresOfRules(rulesDir, [...generated, ...readable.values()]);
+  const inputs = [...generated, ...[...readable.values()].filter((input) => ruleFeatures.includes(featureName(input)))];
   writeFileSync(file, featureFileText(inputs, [`train --search candidates: ${entities.join(', ')}`]));
   return { inputs, set: loadFeatureSet(file), ruleFeatures };
 }
@@ -80,7 +85,7 @@ export type OfflineFeatures = (set: FeatureSet) => Pick<PipelineDeps, 'features'
 
 /** Runs the whole search; returns the selected feature set, the one the model was trained on. */
 export async function searchAndTrain(offline: OfflineFeatures, limits: EventLimits, history: History, settings: SearchSettings, job: SearchRun): Promise<FeatureSet> {
-  const candidates = candidateSet(history, settings.candidates, settings.rulesDir, join(job.work, 'candidates.features.yaml'));
+  const candidates = candidateSet(history, settings.candidates, settings.rulesDir, join(job.work, 'candidates.features.yaml'), settings.servedInputs);
   const cached = settings.exportCache === undefined ? undefined : exportCacheFile(settings.exportCache, readFileSync(join(job.work, 'candidates.features.yaml'), 'utf8'), job.files);
   const csv = cached ?? join(job.work, 'candidates.csv');
   const started = Date.now();

@@ -3,16 +3,18 @@
 // the model's features in order, and search.py's selection logic (training/test_search.py, run
 // with the training venv's python).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGGREGATION_NAMES, AGGREGATIONS } from '../../src/features/aggregations.js';
 import { candidateInputs, DEFAULT_CANDIDATE_OPTIONS, entitiesPresent } from '../../src/features/candidates.js';
 import { DEFAULT_FEATURE_INPUTS, DEFAULT_FEATURE_SET, EVENT_FEATURES, featureName } from '../../src/features/definitions.js';
-import { loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
+import { loadFeatureInputs, loadFeatureSet, parseFeatureSet } from '../../src/features/load.js';
 import { featureFileText } from '../../src/features/write.js';
-import { writeSelected } from '../../src/training/search.js';
+import { candidateSet, writeSelected } from '../../src/training/search.js';
+import { toParsedTransaction } from '../../src/contract/transaction.js';
+import { tx } from '../helpers/events.js';
 
 const ALL = ['account', 'merchant', 'card', 'device', 'ip'] as const;
 
@@ -52,6 +54,30 @@ describe('search candidates', () => {
     const inputs = candidateInputs(ALL);
     const set = parseFeatureSet('candidates.yaml', featureFileText(inputs, ['a comment']));
     expect(set.names).toEqual([...EVENT_FEATURES, ...inputs.map(featureName)]);
+  });
+});
+
+describe('the candidates of a search whose rules read the served feature file', () => {
+  // A rule reads a feature only FEATURES_FILE defines (a filtered one with its own name): the
+  // search must offer it, as `run` serves it, or the rules cannot compile against any set.
+  const dir = mkdtempSync(join(tmpdir(), 'fd-candidates-'));
+  const served = join(dir, 'served.features.yaml');
+  writeFileSync(served, "features:\n  - { entity: card, aggregation: count, window: 1h, name: small_count_1h, filter: 'event.amount < 5.0' }\n  - { entity: account, aggregation: count, window: 1h }\n");
+  const rules = join(dir, 'rules');
+  mkdirSync(rules);
+  writeFileSync(join(rules, 'small.yaml'), 'rules:\n  - id: card-testing\n    expression: features.card.small_count_1h >= 3.0\n    action: review\n');
+  const history = { transactions: [{ lineNo: 1, tx: toParsedTransaction(tx({ transactionId: 't1', cardId: 'c1' })) }], labels: [] };
+  const options = { ...DEFAULT_CANDIDATE_OPTIONS, windows: ['1d'], labelWindows: [], distinctWindows: [] };
+
+  it('keeps its feature in every set, with its own definition', () => {
+    const { inputs, set, ruleFeatures } = candidateSet(history, options, rules, join(dir, 'candidates.yaml'), loadFeatureInputs(served));
+    expect(ruleFeatures).toEqual(['card.small_count_1h']);
+    expect(set.names).toContain('card.small_count_1h');
+    expect(inputs.find((i) => featureName(i) === 'card.small_count_1h')?.filter).toBe('event.amount < 5.0');
+  });
+
+  it('is refused without the served file (the rule reads a feature no candidate has)', () => {
+    expect(() => candidateSet(history, options, rules, join(dir, 'candidates-2.yaml'))).toThrow(/small_count_1h/);
   });
 });
 
