@@ -68,10 +68,15 @@ export function together(members: readonly ClaimedBatch[]): { messages: Message[
   return { messages, starts, journal };
 }
 
-/** Per batch, its decisions and rejections, with indexes into its own messages. */
+/**
+ * Per batch, its decisions and rejections, with indexes into its own messages. The outcome's
+ * own objects are handed out, their indexes rebased in place (a copy of each decision was
+ * garbage per event at moderate rates, where most turns decide several batches together):
+ * the outcome is not to be read by index afterwards.
+ */
 export function splitOutcome(outcome: BatchOutcome, starts: readonly number[]): { decided: Decided[]; rejected: Rejected[] }[] {
-  const parts = starts.map(() => ({ decided: [] as Decided[], rejected: [] as Rejected[] }));
   if (starts.length === 1) return [{ decided: outcome.decided, rejected: outcome.rejected }];
+  const parts = starts.map(() => ({ decided: [] as Decided[], rejected: [] as Rejected[] }));
   const partOf = (index: number): number => {
     let p = 0;
     while (p + 1 < starts.length && index >= (starts[p + 1] as number)) p++;
@@ -79,11 +84,13 @@ export function splitOutcome(outcome: BatchOutcome, starts: readonly number[]): 
   };
   for (const d of outcome.decided) {
     const p = partOf(d.index);
-    (parts[p] as { decided: Decided[] }).decided.push({ ...d, index: d.index - (starts[p] as number) });
+    d.index -= starts[p] as number;
+    (parts[p] as { decided: Decided[] }).decided.push(d);
   }
   for (const r of outcome.rejected) {
     const p = partOf(r.index);
-    (parts[p] as { rejected: Rejected[] }).rejected.push({ ...r, index: r.index - (starts[p] as number) });
+    r.index -= starts[p] as number;
+    (parts[p] as { rejected: Rejected[] }).rejected.push(r);
   }
   return parts;
 }
