@@ -9,6 +9,7 @@
 // state before a transaction's read depends only on the labels applied before it, in order.
 import type { EntityBatch, EntityEvent, FeatureStore } from '../features/store.js';
 import { Observations } from '../features/store.js';
+import { isLabelEntity } from '../features/definitions.js';
 import { rowLayout } from '../features/windows.js';
 
 export class LabelInterleavingStore implements FeatureStore {
@@ -33,7 +34,8 @@ export class LabelInterleavingStore implements FeatureStore {
     this.staged = new Map();
     const positions: (Int32Array | null)[] = [];
     const merged = batches.map((batch) => {
-      const labels = staged.get(keyOf(batch));
+      // Only label windows have labels staged (no key made for the others).
+      const labels = isLabelEntity(batch.entity) ? staged.get(keyOf(batch)) : undefined;
       if (labels === undefined) {
         positions.push(null);
         return batch;
@@ -83,7 +85,16 @@ function interleave(labels: readonly EntityEvent[], reads: readonly EntityEvent[
 /** What the callers' own events saw, in the layout of their batches. */
 function seenBy(batches: readonly EntityBatch[], seen: Observations, positions: readonly (Int32Array | null)[]): Observations {
   const out = new Observations(batches);
+  // The batches before the first with labels merged in have the same rows in both: one copy.
+  const first = positions.findIndex((p) => p !== null);
+  const prefix = first < 0 ? batches.length : first;
+  const rows = prefix < batches.length ? out.row(prefix, 0) : out.flags.length;
+  const aggregates = prefix < batches.length ? out.aggregateAt(prefix, 0) : out.aggregates.length;
+  out.flags.set(seen.flags.subarray(0, rows));
+  out.previousTimeMs.set(seen.previousTimeMs.subarray(0, rows));
+  out.aggregates.set(seen.aggregates.subarray(0, aggregates));
   batches.forEach((batch, b) => {
+    if (b < prefix) return;
     const at = positions[b];
     if (at === null || at === undefined) {
       if (batch.events.length > 0) out.copyEntry(seen, b, 0, b, batch.events.length);
