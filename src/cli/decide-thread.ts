@@ -44,10 +44,8 @@ try {
   let queue = Promise.resolve();
   port.on('message', (request: DecideRequest) => {
     if (request.type === 'close') {
-      queue = queue.then(async () => {
-        await Promise.all([models?.scorer.close(), models?.challenger?.close()]);
-        port.close();
-      });
+      // The port closes whatever the models' close does: the main thread waits for this thread to end.
+      queue = queue.then(() => Promise.allSettled([models?.scorer.close(), models?.challenger?.close()]).then(() => port.close()));
       return;
     }
     queue = queue.then(() => decide(deps, request).catch((err: unknown) => failed(request.id, err)));
@@ -55,6 +53,6 @@ try {
   send({ type: 'ready' });
 } catch (err) {
   failed(0, err);
-  await Promise.all([models?.scorer.close(), models?.challenger?.close()]);
+  await Promise.allSettled([models?.scorer.close(), models?.challenger?.close()]);
   port.close();
 }

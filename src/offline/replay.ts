@@ -15,9 +15,8 @@ import type { EventLimits } from '../contract/decode.js';
 import type { DecisionOutcome } from '../contract/decision.js';
 import { parseLabel } from '../contract/label.js';
 import { parseTransaction } from '../contract/transaction.js';
-import { computeFeatures } from '../features/engine.js';
 import type { FeatureStore } from '../features/store.js';
-import { processBatch, type PipelineDeps } from '../pipeline/process-batch.js';
+import { featuresOf, processBatch, type PipelineDeps } from '../pipeline/process-batch.js';
 import { ExternalSorter, type SortRecord } from './external-sort.js';
 import { streamLabels, streamTransactions, streamValid, type LabelLine, type TransactionLine } from './input-lines.js';
 import { closeStream, decisionLine, linesBytes, writeBytes } from './output-lines.js';
@@ -165,7 +164,9 @@ class Deciding {
   ) {}
 
   async push(chunk: TransactionLine[]): Promise<void> {
-    const features = await computeFeatures(chunk.map((l) => l.tx), this.deps.features, this.deps.store, undefined, this.deps.clock);
+    // processBatch's first half; a chunk's lines are already valid (the decider decides them all).
+    const { rejected, features } = await featuresOf(chunk, (l) => l.tx, this.deps);
+    if (rejected.length > 0) throw new Error(`line ${(chunk[rejected[0]?.index ?? 0] as TransactionLine).lineNo} was refused after it was read as valid`);
     const decided = this.decider.decide(chunk, features);
     // Awaited in order by `until`; a failure is seen there, not as an unhandled rejection meanwhile.
     decided.catch(() => undefined);

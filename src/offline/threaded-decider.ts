@@ -69,19 +69,28 @@ export class ThreadedDecider implements ChunkDecider {
   /** Starts the thread and waits until its pipeline is built (its model loaded): the load's error, if any, is the start's. */
   static start(thread: Worker): Promise<ThreadedDecider> {
     return new Promise((resolve, reject) => {
+      const failed = (err: Error): void => {
+        done();
+        reject(err);
+      };
+      const onExit = (code: number): void => failed(new Error(`the decide thread exited (code ${code}) before it was ready`));
       const onReply = (reply: DecideReply): void => {
+        done();
+        if (reply.type === 'ready') return resolve(new ThreadedDecider(thread));
+        void thread.terminate();
+        reject(new Error(reply.type === 'failed' ? reply.message : `the decide thread answered ${reply.type}`));
+      };
+      const done = (): void => {
         thread.off('message', onReply);
-        thread.off('error', reject);
-        if (reply.type === 'ready') resolve(new ThreadedDecider(thread));
-        else {
-          void thread.terminate();
-          reject(new Error(reply.type === 'failed' ? reply.message : `the decide thread answered ${reply.type}`));
-        }
+        thread.off('error', failed);
+        thread.off('exit', onExit);
       };
       thread.on('message', onReply);
-      thread.once('error', reject);
+      thread.on('error', failed);
+      thread.on('exit', onExit);
     });
   }
+
 
   decide(chunk: readonly TransactionLine[], features: BatchFeatures): Promise<DecidedChunk> {
     if (this.failure !== null) return Promise.reject(this.failure);

@@ -78,12 +78,18 @@ export interface InputJournal {
 }
 
 export async function processBatch<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps, journal?: InputJournal): Promise<BatchOutcome> {
+  const { valid, rejected, features, t0 } = await featuresOf(inputs, parse, deps, journal);
+  return scoreAndDecide(valid, rejected, features, deps, t0);
+}
+
+/** The first half of a batch: validate, then the features (one store call). */
+export async function featuresOf<T>(inputs: readonly T[], parse: (input: T) => ParsedTransaction, deps: PipelineDeps, journal?: InputJournal): Promise<{ valid: { index: number; value: ParsedTransaction }[]; rejected: Rejected[]; features: BatchFeatures; t0: number }> {
   const { valid, rejected } = validateEach(inputs, parse);
   const t0 = performance.now();
   const txs = valid.map((v) => v.value);
   const batchJournal = journal && { targets: valid.map((v) => journal.targetOf(v.index)), offsets: valid.map((v) => journal.offsetOf(v.index)), recorded: valid.map((v) => journal.recordedOf(v.index)) };
   const features = await computeFeatures(txs, deps.features, deps.store, batchJournal, deps.clock);
-  return scoreAndDecide(valid, rejected, features, deps, t0);
+  return { valid, rejected, features, t0 };
 }
 
 /**

@@ -4,12 +4,13 @@
 // the same bytes as on one.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configWith, eventLimits, featureSetFor, memoryStore, modelsFor, offlinePipeline } from '../../src/cli/build.js';
 import { startDecider } from '../../src/cli/replay.js';
 import { replayFiles } from '../../src/offline/replay.js';
-import type { ChunkDecider } from '../../src/offline/threaded-decider.js';
+import { ThreadedDecider, type ChunkDecider } from '../../src/offline/threaded-decider.js';
 import { at, tx } from '../helpers/events.js';
 
 const T = '2026-05-01T10:00:00.000Z';
@@ -114,6 +115,10 @@ describe('replayFiles', () => {
       close: () => Promise.resolve(),
     };
     await expect(replay(dir, 'failing', h.transactions, h.labels, failing)).rejects.toThrow('the decide thread ran out of memory');
+  });
+
+  it('does not wait forever for a decide thread that ends before it is ready', async () => {
+    await expect(ThreadedDecider.start(new Worker('process.exit(3)', { eval: true }))).rejects.toThrow(/exited \(code 3\) before it was ready/);
   });
 
   it('refuses to start a decide thread whose model cannot be loaded, with the loader\'s reason', async () => {
