@@ -5,8 +5,9 @@
 // two cores at once, one chunk apart; the decisions are the same bytes as on one thread.
 //
 // A chunk crosses as plain arrays: its lines' bytes (parsed again there: the ParsedTransaction
-// of a valid line is its JSON as is), their event times and the features' arrays, all moved
-// rather than copied.
+// of a valid line is its JSON as is), their event times and the features' arrays, moved
+// rather than copied when they have their memory to themselves (movable: the small ones, which
+// may share Buffer's pool, are copied).
 import type { Worker } from 'node:worker_threads';
 import type { DecisionOutcome } from '../contract/decision.js';
 import { featureArrays, type BatchFeatureArrays, type BatchFeatures } from '../features/engine.js';
