@@ -5,6 +5,7 @@
 // the consumer polls). A commit here settles on that answer, or fails after a timeout.
 import { CommitRefusedError } from '../contract/errors.js';
 import type { Consumer } from './client.js';
+import type { CommitRequest } from './committer.js';
 
 interface CommitAnswerError {
   code: number;
@@ -46,22 +47,32 @@ export class ConfirmedCommits {
     underlying.on('offset.commit', (err, offsets) => this.answered(err, offsets));
   }
 
-  /** Commits `offset` (the next offset to read) for the partition; resolves once the broker accepted it. */
-  commit(topic: string, partition: number, offset: string): Promise<void> {
-    const key = keyOf(topic, partition, offset);
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settle(key, waiter, new CommitRefusedError(`no answer from the broker within ${this.timeoutMs} ms`, { retriable: true }));
-      }, this.timeoutMs);
-      const waiter: Waiter = { resolve, reject, timer };
-      this.waiting.set(key, [...(this.waiting.get(key) ?? []), waiter]);
-      const queued = this.consumer.commitOffsets([{ topic, partition, offset }]).catch((err: unknown) => {
-        const e = err as { message?: string; retriable?: boolean };
-        this.settle(key, waiter, new CommitRefusedError(`commit not sent: ${e.message ?? String(err)}`, { retriable: e.retriable !== false, cause: err }));
-      });
-      this.queueing.add(queued);
-      void queued.finally(() => this.queueing.delete(queued));
+  /**
+   * Commits each partition's `offset` (the next offset to read), all in one request; each
+   * answer resolves once the broker accepted that partition's offset.
+   */
+  commit(requests: readonly CommitRequest[]): Promise<void>[] {
+    const pending: { key: string; waiter: Waiter }[] = [];
+    const answers = requests.map(
+      ({ topic, partition, offset }) =>
+        new Promise<void>((resolve, reject) => {
+          const key = keyOf(topic, partition, offset);
+          const timer = setTimeout(() => {
+            this.settle(key, waiter, new CommitRefusedError(`no answer from the broker within ${this.timeoutMs} ms`, { retriable: true }));
+          }, this.timeoutMs);
+          const waiter: Waiter = { resolve, reject, timer };
+          this.waiting.set(key, [...(this.waiting.get(key) ?? []), waiter]);
+          pending.push({ key, waiter });
+        }),
+    );
+    const queued = this.consumer.commitOffsets(requests.map(({ topic, partition, offset }) => ({ topic, partition, offset }))).catch((err: unknown) => {
+      const e = err as { message?: string; retriable?: boolean };
+      const refused = new CommitRefusedError(`commit not sent: ${e.message ?? String(err)}`, { retriable: e.retriable !== false, cause: err });
+      for (const { key, waiter } of pending) this.settle(key, waiter, refused);
     });
+    this.queueing.add(queued);
+    void queued.finally(() => this.queueing.delete(queued));
+    return answers;
   }
 
   /**

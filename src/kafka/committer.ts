@@ -1,7 +1,10 @@
 // Per partition, the offsets decided and the offsets the broker has accepted. A partition has
-// at most one commit in flight; a later decided batch is covered by the next commit. A commit
-// the broker refuses is logged, counted and tried again while the partition is still owned;
-// a batch counts as committed only once a commit at or beyond its end was accepted.
+// at most one commit in flight; a later decided batch is covered by the next commit. The
+// partitions' commits due within `intervalMs` go out together, in one request: at a few events
+// per batch, a commit per batch and partition was one request, one broker write and one
+// journal release each (Kafka Streams commits on an interval too). A commit the broker
+// refuses is logged, counted and tried again while the partition is still owned; a batch
+// counts as committed only once a commit at or beyond its end was accepted.
 import type { CommitRefusedError } from '../contract/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { within } from '../pipeline/within.js';
@@ -13,14 +16,23 @@ export interface CommitTarget {
   owned(): boolean;
 }
 
+/** A partition's offset to commit: the next offset to read. */
+export interface CommitRequest {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 export interface CommitterOptions {
-  /** Sends a commit of `offset` (the next offset to read) and resolves once the broker accepted it. */
-  send(topic: string, partition: number, offset: string): Promise<void>;
+  /** Sends the commits in one request; each answer resolves once the broker accepted that partition's offset. */
+  send(requests: readonly CommitRequest[]): readonly Promise<void>[];
   /** After the broker accepted `offset` for the partition, with what was decided below it. */
   committed(target: CommitTarget, offset: bigint, reports: readonly unknown[]): void;
   /** A refused commit (logged here as well). */
   refused(target: CommitTarget, offset: bigint, err: CommitRefusedError): void;
   maxBackoffMs: number;
+  /** How long a decided batch's offsets may wait to share a commit with other batches and partitions (0: sent at once). */
+  intervalMs: number;
   logger: Logger;
 }
 
@@ -41,6 +53,8 @@ interface PartitionCommits {
 
 export class Committer {
   private readonly partitions = new Map<string, PartitionCommits>();
+  /** Set while commits wait for the interval to end. */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: CommitterOptions) {}
 
@@ -52,7 +66,7 @@ export class Committer {
     p.target = target;
     if (next > p.decided) p.decided = next;
     p.reports.push({ next, report });
-    this.pump(key, p);
+    this.due();
   }
 
   /** The partition is no longer ours: nothing more is committed or reported for it. */
@@ -70,12 +84,12 @@ export class Committer {
    * is valid there, and the client does not rejoin until the callback returns.
    */
   flush(): void {
-    for (const [key, p] of [...this.partitions]) {
-      if (p.sending || p.committed >= p.decided) continue;
-      if (p.retry !== null) clearTimeout(p.retry);
+    for (const p of this.partitions.values()) {
+      if (p.sending || p.committed >= p.decided || p.retry === null) continue;
+      clearTimeout(p.retry);
       p.retry = null;
-      this.pump(key, p);
     }
+    this.sendDue();
   }
 
   /**
@@ -83,24 +97,48 @@ export class Committer {
    * returns those still uncommitted (their last refusal, if any).
    */
   async drain(timeoutMs: number): Promise<{ topic: string; partition: number; offset: string }[]> {
+    this.sendDue();
     const open = () => [...this.partitions.values()].filter((p) => p.target.owned() && p.committed < p.decided);
     const waits = open().map((p) => new Promise<void>((resolve) => p.settled.push(resolve)));
     await within(Promise.all(waits), timeoutMs);
     return open().map((p) => ({ topic: p.target.topic, partition: p.target.partition, offset: p.decided.toString() }));
   }
 
-  private pump(key: string, p: PartitionCommits): void {
-    if (p.sending || p.retry !== null || p.committed >= p.decided) return;
-    if (!p.target.owned()) {
-      this.forget(key);
+  /** Commits are due: sent now, or once the interval ends. */
+  private due(): void {
+    if (this.options.intervalMs <= 0) {
+      this.sendDue();
       return;
     }
-    const offset = p.decided;
-    p.sending = true;
-    this.options.send(p.target.topic, p.target.partition, offset.toString()).then(
-      () => this.accepted(key, p, offset),
-      (err: CommitRefusedError) => this.refusedCommit(key, p, offset, err),
-    );
+    if (this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.sendDue();
+    }, this.options.intervalMs);
+  }
+
+  /** One request with every owned partition's pending commit that is neither in flight nor waiting to retry. */
+  private sendDue(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const sending: { key: string; p: PartitionCommits; offset: bigint }[] = [];
+    for (const [key, p] of [...this.partitions]) {
+      if (p.sending || p.retry !== null || p.committed >= p.decided) continue;
+      if (!p.target.owned()) {
+        this.forget(key);
+        continue;
+      }
+      p.sending = true;
+      sending.push({ key, p, offset: p.decided });
+    }
+    if (sending.length === 0) return;
+    const answers = this.options.send(sending.map(({ p, offset }) => ({ topic: p.target.topic, partition: p.target.partition, offset: offset.toString() })));
+    sending.forEach(({ key, p, offset }, i) => {
+      (answers[i] as Promise<void>).then(
+        () => this.accepted(key, p, offset),
+        (err: CommitRefusedError) => this.refusedCommit(key, p, offset, err),
+      );
+    });
   }
 
   private accepted(key: string, p: PartitionCommits, offset: bigint): void {
@@ -115,7 +153,7 @@ export class Committer {
       for (const resolve of p.settled.splice(0)) resolve();
       return;
     }
-    this.pump(key, p);
+    this.due();
   }
 
   private refusedCommit(key: string, p: PartitionCommits, offset: bigint, err: CommitRefusedError): void {
@@ -132,7 +170,7 @@ export class Committer {
     const waitMs = Math.min(this.options.maxBackoffMs, 1000, 100 * 2 ** Math.min(p.failures, 16));
     p.retry = setTimeout(() => {
       p.retry = null;
-      if (this.partitions.get(key) === p) this.pump(key, p);
+      if (this.partitions.get(key) === p) this.sendDue();
     }, waitMs);
   }
 }

@@ -61,6 +61,8 @@ export interface PartitionConsumerOptions {
   /** Where its close is recorded while it runs (the process must not exit during it). */
   closes: ClientCloses;
   commitTimeoutMs: number;
+  /** How long a handled batch's offsets may wait to share a commit (Committer). */
+  commitIntervalMs: number;
   logger: Logger;
   /**
    * The handler commits each batch's offsets itself (in a transaction with its outputs): once
@@ -165,10 +167,11 @@ export class PartitionConsumer {
     const commits = new ConfirmedCommits(this.consumer, o.commitTimeoutMs);
     this.commits = commits;
     this.committer = new Committer({
-      send: (topic, partition, offset) => commits.commit(topic, partition, offset),
+      send: (requests) => commits.commit(requests),
       committed: (target, offset, reports) => o.committed?.((target as LeasedTarget).lease, offset, reports as BatchReport[]),
       refused: (target, offset, err) => o.refused?.((target as LeasedTarget).lease, offset, err),
       maxBackoffMs: o.maxBackoffMs,
+      intervalMs: o.commitIntervalMs,
       logger: o.logger,
     });
     await this.consumer.subscribe({ topics: [...o.topics] });

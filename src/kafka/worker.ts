@@ -61,7 +61,7 @@ export interface WorkerOptions {
   stallMs: number;
   /** exactly-once: each batch's outputs and offsets in one Kafka transaction (transactions.ts). */
   guarantee: 'at-least-once' | 'exactly-once';
-  /** exactly-once: how long a finished batch may wait to share a transaction with others. */
+  /** How long a finished batch may wait to share a commit (at-least-once) or a transaction (exactly-once) with others. */
   commitIntervalMs: number;
 }
 
@@ -170,6 +170,7 @@ export class DetectorWorker {
       revokeGraceMs: REVOKE_GRACE_MS,
       closes: this.closes,
       commitTimeoutMs: COMMIT_TIMEOUT_MS,
+      commitIntervalMs: o.commitIntervalMs,
       // Exactly-once: a transactions batch's offsets are committed in its transaction.
       commitsInHandler: name === 'transactions' && o.guarantee === 'exactly-once',
       logger: this.logger,

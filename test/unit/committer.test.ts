@@ -1,27 +1,45 @@
 // The committer's bookkeeping, with a broker of our own making: batches are reported only
 // once a commit at or beyond them was accepted; a refusal is retried while the partition is
-// held and dropped when it is not; one commit per partition is in flight at a time.
+// held and dropped when it is not; one commit per partition is in flight at a time; the
+// commits due within the interval go out in one request.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CommitRefusedError } from '../../src/contract/errors.js';
-import { Committer, type CommitTarget } from '../../src/kafka/committer.js';
+import { Committer, type CommitRequest, type CommitTarget } from '../../src/kafka/committer.js';
 
 interface Sent {
+  /** Which request it was sent in. */
+  request: number;
+  partition: number;
   offset: string;
   accept: () => void;
   refuse: (message: string) => void;
 }
 
-function harness() {
+/** A broker of our own: each request's commits are answered one by one by the test. */
+function broker(): { sent: Sent[]; send: (requests: readonly CommitRequest[]) => Promise<void>[] } {
   const sent: Sent[] = [];
+  let requests = 0;
+  const send = (batch: readonly CommitRequest[]): Promise<void>[] => {
+    const request = requests++;
+    return batch.map(
+      ({ partition, offset }) =>
+        new Promise<void>((resolve, reject) => sent.push({ request, partition, offset, accept: resolve, refuse: (m) => reject(new CommitRefusedError(m, { retriable: true })) })),
+    );
+  };
+  return { sent, send };
+}
+
+function harness(intervalMs = 0) {
+  const { sent, send } = broker();
   const committed: { offset: bigint; reports: unknown[] }[] = [];
   const refused: bigint[] = [];
   const committer = new Committer({
-    send: (_topic, _partition, offset) =>
-      new Promise<void>((resolve, reject) => sent.push({ offset, accept: resolve, refuse: (m) => reject(new CommitRefusedError(m, { retriable: true })) })),
+    send,
     committed: (_target, offset, reports) => committed.push({ offset, reports: [...reports] }),
     refused: (_target, offset) => refused.push(offset),
     maxBackoffMs: 20,
+    intervalMs,
     logger: pino({ level: 'silent' }),
   });
   return { committer, sent, committed, refused };
@@ -77,13 +95,13 @@ describe('committer', () => {
   });
 
   it('flush sends at once a commit waiting to retry a refusal, and none for a partition already sending or settled', async () => {
-    const sent: Sent[] = [];
+    const { sent, send } = broker();
     const committer = new Committer({
-      send: (_topic, _partition, offset) =>
-        new Promise<void>((resolve, reject) => sent.push({ offset, accept: resolve, refuse: (m) => reject(new CommitRefusedError(m, { retriable: true })) })),
+      send,
       committed: () => undefined,
       refused: () => undefined,
       maxBackoffMs: 60_000, // a retry this slow would not come within the test
+      intervalMs: 0,
       logger: pino({ level: 'silent' }),
     });
     const held = (partition: number): CommitTarget => ({ topic: 't', partition, owned: () => true });
@@ -99,5 +117,45 @@ describe('committer', () => {
     sent[3]?.accept();
     sent[1]?.accept();
     expect(await committer.drain(100)).toEqual([]);
+  });
+
+  it('gathers the commits due within the interval into one request, each partition at its last decided offset', async () => {
+    const { committer, sent, committed } = harness(30);
+    const held = (partition: number): CommitTarget => ({ topic: 't', partition, owned: () => true });
+    committer.decided('t/0', held(0), 10n, 'a');
+    committer.decided('t/1', held(1), 4n, 'b');
+    committer.decided('t/0', held(0), 20n, 'c');
+    expect(sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sent.map(({ request, partition, offset }) => ({ request, partition, offset }))).toEqual([
+      { request: 0, partition: 0, offset: '20' },
+      { request: 0, partition: 1, offset: '4' },
+    ]);
+    for (const s of sent) s.accept();
+    await settle();
+    expect(committed).toEqual([
+      { offset: 20n, reports: ['a', 'c'] },
+      { offset: 4n, reports: ['b'] },
+    ]);
+    // A batch decided while a commit is in flight goes in the next request.
+    committer.decided('t/1', held(1), 9n, 'd');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sent.slice(2).map(({ request, partition, offset }) => ({ request, partition, offset }))).toEqual([{ request: 1, partition: 1, offset: '9' }]);
+  });
+
+  it('sends at once what waits for the interval when drained or flushed', async () => {
+    const { committer, sent } = harness(60_000);
+    const held = (partition: number): CommitTarget => ({ topic: 't', partition, owned: () => true });
+    committer.decided('t/0', held(0), 10n, 'a');
+    expect(sent).toEqual([]);
+    committer.flush(); // a rebalance callback
+    expect(sent.map((s) => s.offset)).toEqual(['10']);
+    sent[0]?.accept();
+    await settle();
+    committer.decided('t/1', held(1), 5n, 'b');
+    const drained = committer.drain(1_000); // a stop
+    expect(sent.map((s) => s.offset)).toEqual(['10', '5']);
+    sent[1]?.accept();
+    expect(await drained).toEqual([]);
   });
 });
