@@ -28,7 +28,9 @@ describe('worker commits', () => {
   afterAll(() => closePollingAdmin());
 
   it('sees a refused commit: logged, counted, not reported as committed, and the batch decided again the same way', async () => {
-    const world = testWorld({ BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1', TRANSACTIONS_PARTITIONS: '1', KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_MAX_POLL_INTERVAL_MS: '6000' });
+    // Each batch's commit sent at once (not gathered over COMMIT_INTERVAL_MS), so the pause
+    // below can fall between a batch's outputs and its own commit.
+    const world = testWorld({ COMMIT_INTERVAL_MS: '0', BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1', TRANSACTIONS_PARTITIONS: '1', KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_MAX_POLL_INTERVAL_MS: '6000' });
     await world.setup();
     const T = new Date(Date.now() - 3_600_000).toISOString();
     const events = Array.from({ length: 400 }, (_, i) => tx({ transactionId: `rc-${i}`, accountId: `a${i % 9}`, merchantId: `m${i % 3}`, timestamp: at(T, i * 1000) }));

@@ -131,7 +131,11 @@ describe('committer', () => {
       { request: 0, partition: 0, offset: '20' },
       { request: 0, partition: 1, offset: '4' },
     ]);
-    for (const s of sent) s.accept();
+    sent[0]?.accept();
+    sent[1]?.refuse('Broker: Specified group generation id is not valid');
+    await new Promise((r) => setTimeout(r, 100)); // the retry's backoff, then the interval
+    expect(sent.map(({ request, partition, offset }) => ({ request, partition, offset })).slice(2)).toEqual([{ request: 1, partition: 1, offset: '4' }]);
+    sent[2]?.accept();
     await settle();
     expect(committed).toEqual([
       { offset: 20n, reports: ['a', 'c'] },
@@ -140,7 +144,7 @@ describe('committer', () => {
     // A batch decided while a commit is in flight goes in the next request.
     committer.decided('t/1', held(1), 9n, 'd');
     await new Promise((r) => setTimeout(r, 60));
-    expect(sent.slice(2).map(({ request, partition, offset }) => ({ request, partition, offset }))).toEqual([{ request: 1, partition: 1, offset: '9' }]);
+    expect(sent.slice(3).map(({ request, partition, offset }) => ({ request, partition, offset }))).toEqual([{ request: 2, partition: 1, offset: '9' }]);
   });
 
   it('sends at once what waits for the interval when drained or flushed', async () => {
