@@ -109,7 +109,7 @@ async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: num
       const before = await stageTotals();
       const cpuBefore = await pacedCpu(workers);
       const threadsBefore = threadTimes(workers);
-      const latencies = await paced(rate, Number(values['latency-seconds']), guarantee, i);
+      const { latencies, benchSeconds } = await paced(rate, Number(values['latency-seconds']), guarantee, i);
       const cpuAfter = await pacedCpu(workers);
       const threadsAfter = threadTimes(workers);
       console.log(formatLatencies(what, latencies));
@@ -117,7 +117,7 @@ async function detectorRun(admin: KafkaJS.Admin, guarantee: string, ceiling: num
       // At a few events per batch, a batch's fixed costs are most of it: CPU per event shows them.
       const events = rate * Number(values['latency-seconds']);
       const us = (s: number): string => `${((s * 1e6) / events).toFixed(0)} µs`;
-      console.log(`  CPU per event at this rate: worker ${us(cpuAfter.worker - cpuBefore.worker)} (its main thread ${us(cpuAfter.main - cpuBefore.main)}), Redis ${us(cpuAfter.redis - cpuBefore.redis)}`);
+      console.log(`  CPU per event at this rate: worker ${us(cpuAfter.worker - cpuBefore.worker)} (its main thread ${us(cpuAfter.main - cpuBefore.main)}), Redis ${us(cpuAfter.redis - cpuBefore.redis)}, broker ${us(cpuAfter.broker - cpuBefore.broker)}, this bench while pacing (its producer and subscriber; the events were made before) ${us(benchSeconds)}, whole machine (the events' making included) ${us(cpuAfter.machine - cpuBefore.machine)}`);
       console.log(`  the worker's threads at this rate (per event): ${threadBreakdown(threadsBefore, threadsAfter, workers, events)}`);
     }
   } finally {
@@ -281,12 +281,12 @@ const BROKER_PID = brokerPid();
 
 /** CPU seconds used so far by the worker processes (all threads), by Redis, and by the whole machine. */
 /** CPU seconds so far of the workers (every thread, and their main threads) and of Redis. */
-async function pacedCpu(workers: ChildProcess[]): Promise<{ worker: number; main: number; redis: number }> {
+async function pacedCpu(workers: ChildProcess[]): Promise<{ worker: number; main: number; redis: number; broker: number; machine: number }> {
   const redis = new Redis(redisUrl);
   try {
     const all = await cpuSeconds(workers, redis);
     const main = workers.reduce((sum, w) => sum + (w.pid === undefined ? 0 : threadSeconds(`/proc/${w.pid}/task/${w.pid}/stat`)), 0);
-    return { worker: all.worker, main, redis: all.redis };
+    return { worker: all.worker, main, redis: all.redis, broker: all.broker, machine: all.machine };
   } finally {
     redis.disconnect();
   }
@@ -382,6 +382,8 @@ async function waitCommitted(admin: KafkaJS.Admin, groupId: string, topic: strin
 
 /** Per output read: event time → decidedAt → the broker appended it → the subscriber has it (ms). */
 interface Latency {
+  /** When the event was made, ms after the subscriber started (pacing begins 3 s later). */
+  at: number;
   total: number;
   decided: number;
   appended: number;
@@ -394,13 +396,18 @@ function formatLatencies(what: string, latencies: Latency[]): string {
     return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
   };
   const split = (key: keyof Latency, name: string): string => `${name} p50 ${q(key, 0.5)} / p99 ${q(key, 0.99)} ms`;
+  // The slowest 1% (at most 12): whether they came together (one stall) or apart, and where each waited.
+  const slowest = [...latencies].sort((a, b) => b.total - a.total).slice(0, Math.min(12, Math.max(3, Math.ceil(latencies.length / 100))));
+  const slow = slowest.sort((a, b) => a.at - b.at).map((l) => `${(l.at / 1000).toFixed(2)} s: ${l.total} (${l.decided}+${l.appended}+${l.read})`);
   return [
     `end-to-end latency at ${what} (event time → a read_committed subscriber has the ${values.decisions === 'on' ? 'decision' : 'alert'}), ${latencies.length} outputs: p50 ${q('total', 0.5)} ms, p99 ${q('total', 0.99)} ms, max ${q('total', 1)} ms`,
     `  split: ${split('decided', 'event → decided')}; ${split('appended', 'decided → appended by the broker')}; ${split('read', 'appended → read')}`,
+    `  the slowest 1% (at most 12), in time order (ms: decided + appended + read): ${slow.join('; ')}`,
   ].join('\n');
 }
 
-async function paced(rate: number, seconds: number, guarantee: string, round: number): Promise<Latency[]> {
+/** The latencies of a paced run, and the CPU this process spent producing and reading while it paced. */
+async function paced(rate: number, seconds: number, guarantee: string, round: number): Promise<{ latencies: Latency[]; benchSeconds: number }> {
   const sim = new TransactionSimulator({ ...DEFAULT_SIMULATOR_OPTIONS, seed: 12 + round, fraudRate: Number(values['latency-fraud-rate']) });
   const latencies: Latency[] = [];
   const reader = kafka.consumer({ 'group.id': `${id}-reader-${guarantee}-${round}`, 'isolation.level': 'read_committed', 'auto.offset.reset': 'latest', 'js.consumer.max.batch.size': -1, 'fetch.wait.max.ms': 10 });
@@ -415,33 +422,44 @@ async function paced(rate: number, seconds: number, guarantee: string, round: nu
         const t = Date.parse(d.eventTime);
         const decided = Date.parse(d.decidedAt);
         const appended = Number(m.timestamp);
-        if (t >= startAt) latencies.push({ total: now - t, decided: decided - t, appended: appended - decided, read: now - appended });
+        if (t >= startAt) latencies.push({ at: t - startAt, total: now - t, decided: decided - t, appended: appended - decided, read: now - appended });
       }
       return Promise.resolve();
     },
   });
-  await new Promise((r) => setTimeout(r, 3000)); // let the reader join before pacing
+  // Made and serialised before pacing, so the bench's own CPU (on the same cores as the
+  // detector) is little more than the producer's: each event gets only its timestamp at send.
+  const total = Math.ceil(rate * seconds);
+  const heads: string[] = new Array<string>(total);
+  const keys: string[] = new Array<string>(total);
+  const planned = startAt + 3000;
+  for (let i = 0; i < total; i++) {
+    const event = sim.next(planned + (i * 1000) / rate).event;
+    heads[i] = JSON.stringify({ ...event, timestamp: undefined }).slice(0, -1); // stamped at send
+    keys[i] = event.accountId;
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, planned - Date.now()))); // let the reader join before pacing (3 s)
   const producer = kafka.producer({ 'linger.ms': 1 });
   await producer.connect();
+  const own = process.cpuUsage();
   const t0 = Date.now();
   let sent = 0;
-  while (Date.now() - t0 < seconds * 1000) {
-    const due = Math.floor(((Date.now() - t0) / 1000) * rate) - sent;
+  while (Date.now() - t0 < seconds * 1000 && sent < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate)) - sent;
     if (due > 0) {
+      const now = Date.now();
       const messages = [];
-      for (let i = 0; i < due; i++) {
-        const s = sim.next(Date.now());
-        messages.push({ key: s.event.accountId, value: JSON.stringify({ ...s.event, timestamp: Date.now() }) });
-      }
+      for (let i = sent; i < sent + due; i++) messages.push({ key: keys[i] as string, value: `${heads[i] as string},"timestamp":${now}}` });
       await producer.send({ topic: topics.tx, messages });
       sent += due;
     }
     await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => setTimeout(r, 3000));
+  const used = process.cpuUsage(own);
   await producer.disconnect();
   await reader.disconnect();
-  return latencies;
+  return { latencies, benchSeconds: (used.user + used.system) / 1e6 };
 }
 
 await main();
