@@ -4,6 +4,7 @@
 // shopping abroad), so rules and models have something to get wrong. Injected fraud: card
 // testing, account takeover, compromised merchants, amount anomalies and impossible travel.
 // Labels arrive late, like chargebacks. Everything follows from the seed.
+import { DueQueue } from './due-queue.js';
 import type { TransactionEvent } from '../contract/transaction.js';
 import { Random } from './random.js';
 
@@ -71,7 +72,7 @@ export class TransactionSimulator {
   private readonly accounts = new Map<number, Account>();
   private readonly merchants: Merchant[];
   private readonly byCountry = new Map<string, number[]>();
-  private readonly pending: SimulatedTransaction[] = [];
+  private readonly pending = new DueQueue<SimulatedTransaction>();
   private serial = 0;
 
   constructor(private readonly options: SimulatorOptions = DEFAULT_SIMULATOR_OPTIONS) {
@@ -82,15 +83,15 @@ export class TransactionSimulator {
 
   /** The next transaction at or after `nowMs`: a queued episode event when one is due, else a new one. */
   next(nowMs: number): SimulatedTransaction {
-    const due = this.pending[0];
-    if (due && due.eventTimeMs <= nowMs) return this.pending.shift() as SimulatedTransaction;
+    const due = this.pending.takeDue(nowMs);
+    if (due !== undefined) return due;
     const account = this.account(this.rng.int(0, this.options.accounts - 1));
     // Fraudsters work more at night: a payment at UTC 0-5 starts an episode three times as often.
     const night = new Date(nowMs).getUTCHours() < 6;
     if (this.rng.chance(this.options.fraudRate * (night ? 2 : 0.67))) {
       this.startEpisode(account, nowMs);
-      const first = this.pending[0];
-      if (first && first.eventTimeMs <= nowMs) return this.pending.shift() as SimulatedTransaction;
+      const first = this.pending.takeDue(nowMs);
+      if (first !== undefined) return first;
     }
     return this.everyday(account, nowMs);
   }
@@ -200,8 +201,7 @@ export class TransactionSimulator {
 
   private queue(...events: SimulatedTransaction[]): void {
     for (const e of events) e.event.timestamp = new Date(e.eventTimeMs).toISOString();
-    this.pending.push(...events);
-    this.pending.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+    for (const e of events) this.pending.push(e);
   }
 
   private startEpisode(account: Account, nowMs: number): void {
