@@ -115,6 +115,8 @@ export class Committer {
       this.timer = null;
       this.sendDue();
     }, this.options.intervalMs);
+    // Never what keeps a process alive: a stop drains (sends at once) what is due.
+    this.timer.unref();
   }
 
   /** One request with every owned partition's pending commit that is neither in flight nor waiting to retry. */
