@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { DATE_TIME_FORMAT } from './date-time.js';
 import { InvalidEventError } from './errors.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
@@ -10,6 +11,7 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true });
 addFormats(ajv);
+ajv.addFormat('date-time', DATE_TIME_FORMAT);
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
