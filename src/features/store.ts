@@ -4,6 +4,9 @@ import { idHash } from './id-hash.js';
 import { entityHash, type JournalChunks, type JournalRecord, type JournalTarget } from './journal.js';
 import { rowLayout, type WindowSpec } from './windows.js';
 
+/** Values an entry copies element by element (more go through typed-array views). */
+const SMALL_COPY = 64;
+
 export interface EntityEvent {
   transactionId: string;
   eventTimeMs: number;
@@ -130,11 +133,21 @@ export class Observations {
   copyEntry(from: Observations, fromB: number, fromI: number, b: number, count: number): void {
     const src = from.row(fromB, fromI);
     const dst = this.row(b, 0);
-    this.flags.set(from.flags.subarray(src, src + count), dst);
-    this.previousTimeMs.set(from.previousTimeMs.subarray(src, src + count), dst);
     const width = this.rowWidths[b] as number;
     const srcAgg = from.aggregateAt(fromB, fromI);
-    this.aggregates.set(from.aggregates.subarray(srcAgg, srcAgg + count * width), this.aggregateAt(b, 0));
+    const dstAgg = this.aggregateAt(b, 0);
+    // Most entries hold an event or two: copied in place, not through three subarray views each.
+    if (count * width <= SMALL_COPY) {
+      for (let k = 0; k < count; k++) {
+        this.flags[dst + k] = from.flags[src + k] as number;
+        this.previousTimeMs[dst + k] = from.previousTimeMs[src + k] as number;
+      }
+      for (let k = 0; k < count * width; k++) this.aggregates[dstAgg + k] = from.aggregates[srcAgg + k] as number;
+      return;
+    }
+    this.flags.set(from.flags.subarray(src, src + count), dst);
+    this.previousTimeMs.set(from.previousTimeMs.subarray(src, src + count), dst);
+    this.aggregates.set(from.aggregates.subarray(srcAgg, srcAgg + count * width), dstAgg);
   }
 
   /** Journals what the journaled events of batch entry b observed (entry b is `batch`). */
