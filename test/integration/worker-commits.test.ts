@@ -27,10 +27,10 @@ interface LogLine {
 describe('worker commits', () => {
   afterAll(() => closePollingAdmin());
 
-  it('sees a refused commit: logged, counted, not reported as committed, and the batch decided again the same way', async () => {
-    // Each batch's commit sent at once (not gathered over COMMIT_INTERVAL_MS), so the pause
-    // below can fall between a batch's outputs and its own commit.
-    const world = testWorld({ COMMIT_INTERVAL_MS: '0', BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1', TRANSACTIONS_PARTITIONS: '1', KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_MAX_POLL_INTERVAL_MS: '6000' });
+  // With each batch's commit sent at once, and with the default interval, where the commits
+  // waiting when the process stops go out (and are refused) once it runs again.
+  it.each([['0'], ['100']])('sees a refused commit (COMMIT_INTERVAL_MS=%s): logged, counted, not reported as committed, and the batch decided again the same way', async (interval) => {
+    const world = testWorld({ COMMIT_INTERVAL_MS: interval, BATCH_MAX_SIZE: '20', PARTITIONS_CONCURRENCY: '1', TRANSACTIONS_PARTITIONS: '1', KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_MAX_POLL_INTERVAL_MS: '6000' });
     await world.setup();
     const T = new Date(Date.now() - 3_600_000).toISOString();
     const events = Array.from({ length: 400 }, (_, i) => tx({ transactionId: `rc-${i}`, accountId: `a${i % 9}`, merchantId: `m${i % 3}`, timestamp: at(T, i * 1000) }));
@@ -58,7 +58,9 @@ describe('worker commits', () => {
       observe(labels, seconds);
       if (labels.stage !== 'produce') return;
       batches++;
-      if (!paused && batches >= 3 && reports.length === batches - 1) {
+      // Sent at once, each commit is answered within the next batch; on the interval, the
+      // third batch's comes with the first two's, after the pause.
+      if (!paused && batches >= 3 && (interval !== '0' || reports.length === batches - 1)) {
         paused = true;
         pauseProcess(10);
       }
@@ -88,6 +90,12 @@ describe('worker commits', () => {
       const strip = ({ decidedAt: _decidedAt, ...rest }: Decision): Omit<Decision, 'decidedAt'> => rest;
       for (const ds of redelivered) for (const d of ds.slice(1)) expect(strip(d)).toEqual(strip(ds[0] as Decision));
       expect(await running.registry.getSingleMetricAsString('fraud_detector_redelivered_events_total')).toMatch(/ [1-9]\d*$/m);
+      // Every offset reported committed once: the refused batch only after it was read again
+      // and its commit accepted, not also when it was refused.
+      await expect.poll(() => reports.some((r) => r.lastOffset === '399'), { timeout: 10_000 }).toBe(true);
+      const ranges = [...reports].sort((a, b) => Number(BigInt(a.firstOffset) - BigInt(b.firstOffset)));
+      ranges.forEach((r, i) => expect(BigInt(r.firstOffset)).toBe(i === 0 ? 0n : BigInt((ranges[i - 1] as BatchReport).lastOffset) + 1n));
+      expect(ranges.at(-1)?.lastOffset).toBe('399');
     } finally {
       await running.stop();
     }
